@@ -1,0 +1,6 @@
+// The JSON-RPC contract between the extension (src/) and the trainer process (server/),
+// one file per area (area/verb method names). Both sides import only this module, so a
+// renamed method or a changed payload is a compile error, not a silent drop.
+export * from './errors';
+export * as lifecycle from './lifecycle';
+export * as serve from './serve';

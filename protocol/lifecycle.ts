@@ -1,0 +1,57 @@
+// Lifecycle of the trainer process: initialize, status, configure, shutdown, and the log and
+// status notifications it pushes. Part of the one protocol both sides import (protocol/index.ts).
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+
+// ---- lifecycle ---------------------------------------------------------------------------
+
+export interface InitializeParams {
+  /** Folder where this workspace's episodes and adapters live (the extension's workspace storage). */
+  storageDir: string;
+  /** Whether the user opted this workspace in and it is trusted: nothing is recorded otherwise. */
+  recordingEnabled: boolean;
+  /** Local Hugging Face model folder (config.json, *.safetensors, tokenizer.json), or '' for none. */
+  modelPath: string;
+  /** Version of the extension, for the log. */
+  clientVersion: string;
+}
+export interface InitializeResult {
+  serverVersion: string;
+  pid: number;
+}
+export const initialize = new RequestType<InitializeParams, InitializeResult, void>('initialize');
+
+export type TrainerState = 'starting' | 'ready' | 'training' | 'error';
+export interface StatusResult {
+  state: TrainerState;
+  pid: number;
+  uptimeMs: number;
+  recordingEnabled: boolean;
+  /** Model folder in use, or '' when none is loaded. */
+  modelPath: string;
+  /** Adapter version serving now (0 = base model). */
+  adapterVersion: number;
+  /** Human-readable reason when state is 'error' or a feature is unavailable. */
+  detail?: string;
+}
+export const status = new RequestType0<StatusResult, void>('status');
+
+export const shutdown = new RequestType0<void, void>('shutdown');
+
+/** Settings that changed in the editor (recording toggled, model path changed). */
+export interface ConfigureParams {
+  recordingEnabled?: boolean;
+  modelPath?: string;
+}
+export const configure = new RequestType<ConfigureParams, StatusResult, void>('configure');
+
+// ---- notifications from the server -------------------------------------------------------
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+export interface LogParams {
+  level: LogLevel;
+  message: string;
+}
+export const log = new NotificationType<LogParams>('log');
+
+/** Pushed whenever state changes so the status bar needs no polling. */
+export const statusChanged = new NotificationType<StatusResult>('status/changed');

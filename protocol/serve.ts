@@ -1,0 +1,42 @@
+// serve/*: inline completion requests from the editor to the trainer's serving loop.
+// Expected outcomes are values (`kind`), never exceptions: the inline provider must not throw.
+import { RequestType } from 'vscode-jsonrpc';
+
+export interface CompleteParams {
+  /** Document URI, for logs and per-file caches only. */
+  uri: string;
+  languageId: string;
+  /** Text before the cursor (already trimmed to a budget by the editor side). */
+  prefix: string;
+  /** Text after the cursor. */
+  suffix: string;
+  /** Upper bound on generated tokens (default chosen by the server). */
+  maxTokens?: number;
+  /** 'line' stops at the end of the current line; 'block' allows a multi-line body. */
+  mode?: 'line' | 'block';
+  /** 0 = greedy (default). */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Wall-clock budget for generation in ms. */
+  timeoutMs?: number;
+}
+
+export interface CompleteResult {
+  kind: 'success' | 'empty' | 'cancelled' | 'unavailable' | 'failed';
+  text: string;
+  /** Generated token ids, exactly as sampled (stop tokens excluded). */
+  tokenIds: number[];
+  /** log π(token) under the serving policy, one per token id: the trainer's behaviour log-probs. */
+  logprobs: number[];
+  /** Prompt token ids the suggestion was generated from (context for training). */
+  promptTokenIds: number[];
+  /** Adapter version that produced it (0 = base model). */
+  adapterVersion: number;
+  /** Model folder name, for the record. */
+  model: string;
+  elapsedMs: number;
+  /** Why, when kind is not 'success'. */
+  reason?: string;
+}
+export const complete = new RequestType<CompleteParams, CompleteResult, void>('serve/complete');

@@ -1,0 +1,67 @@
+// Survival check for an accepted suggestion (DESIGN §2): is the inserted text still present,
+// edited, or gone? Present when the best approximate match near the tracked range has edit
+// distance <= 0.5 x length; the search widens from 50 to 1500 chars around the range.
+// Pure: takes the document text and the tracked range, not a vscode.TextDocument.
+import { bestSubstringMatch } from './editDistance';
+
+export type SurvivalStatus = 'unchanged' | 'edited' | 'deleted';
+
+export interface SurvivalInput {
+  /** Full current document text. */
+  text: string;
+  /** Where the inserted text is now, tracked through later edits (see offsetTracker). */
+  start: number;
+  end: number;
+  /** The text that was inserted when the suggestion was accepted. */
+  inserted: string;
+  /** Margins tried in turn, in chars either side of the range (default 50, 200, 500, 1500). */
+  margins?: number[];
+  /** Fraction of the inserted length allowed as edit distance (default 0.5). */
+  maxRatio?: number;
+}
+
+export interface SurvivalResult {
+  status: SurvivalStatus;
+  /** Edit distance of the best match (pattern length + 1 when nothing matched). */
+  distance: number;
+  /** 1 - distance / length, in [0, 1]: share of the suggestion that survived. */
+  retained: number;
+  /** What the inserted text looks like now (the matched span), when not deleted. */
+  currentText?: string;
+  start?: number;
+  end?: number;
+}
+
+export const DEFAULT_SURVIVAL_MARGINS = [50, 200, 500, 1500];
+
+export function checkSurvival(input: SurvivalInput): SurvivalResult {
+  const { text, inserted } = input;
+  const margins = input.margins ?? DEFAULT_SURVIVAL_MARGINS;
+  const maxRatio = input.maxRatio ?? 0.5;
+  const len = inserted.length;
+  if (len === 0) return { status: 'unchanged', distance: 0, retained: 1, currentText: '', start: input.start, end: input.start };
+  const threshold = Math.floor(maxRatio * len);
+  // Fast path: untouched in place.
+  if (text.slice(input.start, input.end) === inserted) {
+    return { status: 'unchanged', distance: 0, retained: 1, currentText: inserted, start: input.start, end: input.end };
+  }
+  let best = { distance: len + 1, start: -1, end: -1 };
+  for (const margin of margins) {
+    const lo = Math.max(0, Math.min(input.start, text.length) - margin);
+    const hi = Math.min(text.length, Math.max(input.end, input.start) + margin);
+    const m = bestSubstringMatch(inserted, text.slice(lo, hi));
+    if (m.distance < best.distance) best = { distance: m.distance, start: lo + m.start, end: lo + m.end };
+    if (best.distance <= threshold) break;
+    if (hi - lo >= text.length) break; // already searched everything
+  }
+  if (best.distance > threshold) return { status: 'deleted', distance: best.distance, retained: 0 };
+  const currentText = text.slice(best.start, best.end);
+  return {
+    status: best.distance === 0 ? 'unchanged' : 'edited',
+    distance: best.distance,
+    retained: Math.max(0, 1 - best.distance / len),
+    currentText,
+    start: best.start,
+    end: best.end,
+  };
+}
