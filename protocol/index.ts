@@ -4,3 +4,5 @@
 export * from './errors';
 export * as lifecycle from './lifecycle';
 export * as serve from './serve';
+export * as episodes from './episodes';
+export * as webview from './webview';

@@ -1,6 +1,6 @@
 // Lifecycle of the trainer process: initialize, status, configure, shutdown, and the log and
 // status notifications it pushes. Part of the one protocol both sides import (protocol/index.ts).
-import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
 // ---- lifecycle ---------------------------------------------------------------------------
 
@@ -35,7 +35,10 @@ export interface StatusResult {
 }
 export const status = new RequestType0<StatusResult, void>('status');
 
+/** Flush and stop work (areas' onShutdown hooks); the process stays up until `exit`. */
 export const shutdown = new RequestType0<void, void>('shutdown');
+/** Sent after shutdown answered: the process exits (code 0). Closing stdin has the same effect. */
+export const exit = new NotificationType0('exit');
 
 /** Settings that changed in the editor (recording toggled, model path changed). */
 export interface ConfigureParams {

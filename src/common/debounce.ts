@@ -16,7 +16,12 @@ export const DEFAULT_DEBOUNCE: DebounceOptions = { baseMs: 300, minMs: 100, maxM
 export class AdaptiveDebounce {
   private latencyEma: number | undefined;
   private training = false;
-  constructor(private readonly opts: DebounceOptions = DEFAULT_DEBOUNCE) {}
+  constructor(private opts: DebounceOptions = DEFAULT_DEBOUNCE) {}
+
+  /** Changes the base delay (the setting changed). */
+  setBase(baseMs: number): void {
+    this.opts = { ...this.opts, baseMs, minMs: Math.min(this.opts.minMs, baseMs) };
+  }
 
   /** Records how long a completion request took (ms), so slow machines wait longer between keys. */
   observeLatency(ms: number): void {

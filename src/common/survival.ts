@@ -2,7 +2,7 @@
 // edited, or gone? Present when the best approximate match near the tracked range has edit
 // distance <= 0.5 x length; the search widens from 50 to 1500 chars around the range.
 // Pure: takes the document text and the tracked range, not a vscode.TextDocument.
-import { bestSubstringMatch } from './editDistance';
+import { bestSubstringMatch, editDistance } from './editDistance';
 
 export type SurvivalStatus = 'unchanged' | 'edited' | 'deleted';
 
@@ -45,8 +45,14 @@ export function checkSurvival(input: SurvivalInput): SurvivalResult {
   if (text.slice(input.start, input.end) === inserted) {
     return { status: 'unchanged', distance: 0, retained: 1, currentText: inserted, start: input.start, end: input.end };
   }
+  // The tracked range (moved through every edit) is what the text became, when it still
+  // resembles the suggestion; the search only recovers from edits we could not follow.
   let best = { distance: len + 1, start: -1, end: -1 };
-  for (const margin of margins) {
+  if (input.start >= 0 && input.end <= text.length && input.end >= input.start) {
+    const d = editDistance(inserted, text.slice(input.start, input.end), threshold);
+    if (d <= threshold) best = { distance: d, start: input.start, end: input.end };
+  }
+  for (const margin of best.distance <= threshold ? [] : margins) {
     const lo = Math.max(0, Math.min(input.start, text.length) - margin);
     const hi = Math.min(text.length, Math.max(input.end, input.start) + margin);
     const m = bestSubstringMatch(inserted, text.slice(lo, hi));

@@ -1,0 +1,19 @@
+// Messages between the extension and the status webview (webview-ui/), as discriminated unions.
+// Plain data only: the webview imports nothing else from the extension.
+
+export interface StatusModel {
+  /** off | starting | ready | training | restarting | error, as in the status bar. */
+  label: string;
+  summary: string;
+  enabled: boolean;
+  trusted: boolean;
+  trainerPid?: number;
+  restarts: number;
+  modelPath: string;
+  adapterVersion: number;
+  storagePath: string;
+  detail?: string;
+}
+
+export type ToWebview = { type: 'status'; status: StatusModel };
+export type FromWebview = { type: 'ready' } | { type: 'command'; command: 'enableWorkspace' | 'disableWorkspace' | 'showLogs' };

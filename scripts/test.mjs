@@ -1,0 +1,182 @@
+// The one test runner: unit (node:test over test/unit), extension host (real VS Code = code-server +
+// chromium, test/host), UI (the packaged .vsix driven through the browser, test/ui). Ends with one
+// plain line `N passed, N failed` summing all layers; exits non-zero on any failure or timeout.
+// Each layer runs in its own process group, killed when it ends; processes that carry this run's
+// marker and survived are killed too. Everything temporary lives in one temp folder, removed at the end.
+// Usage: node scripts/test.mjs [--only unit|host|ui[,..]] [--grep PATTERN] [--run HOSTRUN] [--files GLOB-PREFIX]
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const opt = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const layers = (opt('--only') ?? 'unit,host,ui').split(',');
+const grep = opt('--grep');
+const hostRun = opt('--run');
+const filesPrefix = opt('--files');
+
+const marker = `hindsight-test-${process.pid}-${Date.now()}`;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-test-'));
+const results = path.join(root, 'test-results');
+fs.mkdirSync(results, { recursive: true });
+const env = {
+  ...process.env,
+  HINDSIGHT_TEST_RUN: marker,
+  TMPDIR: tmp,
+  // The npm registry is the only network we need, and not even that during tests.
+  NO_UPDATE_NOTIFIER: '1',
+};
+
+/** Runs a command in its own process group; resolves {code, out}. Kills the group on timeout and at the end. */
+function runLayer(name, cmd, args, timeoutMs, { quiet = false } = {}) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      if (!quiet) process.stdout.write(d);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      console.log(`\n[test] ${name}: timed out after ${timeoutMs / 1000} s, killing it`);
+      killGroup(child.pid);
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      killGroup(child.pid);
+      resolve({ code: timedOut ? 124 : code ?? (signal ? 128 : 1), out, timedOut, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Kills processes that still carry this run's marker (e.g. a browser that detached from its group). */
+function killStragglers() {
+  let killed = 0;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`HINDSIGHT_TEST_RUN=${marker}`)) {
+        process.kill(Number(pid), 'SIGKILL');
+        killed++;
+      }
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return killed;
+}
+
+function findTests(dir, suffix) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(suffix)) out.push(path.relative(root, p));
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return out.sort();
+}
+
+/** Counts from node:test's TAP summary; a crash with no summary counts as one failure. */
+function tapCounts(out, code) {
+  const num = (k) => Number((out.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? NaN);
+  const pass = num('pass');
+  const fail = num('fail') + (num('cancelled') || 0);
+  if (Number.isNaN(pass) || Number.isNaN(fail)) return { passed: 0, failed: 1 };
+  return { passed: pass, failed: fail === 0 && code !== 0 ? 1 : fail };
+}
+
+/** node --test with the TAP reporter: full TAP goes to test-results/<name>.tap, failures to the console. */
+async function nodeTestLayer(name, files, timeoutMs) {
+  if (files.length === 0) return { passed: 0, failed: 0 };
+  console.log(`[test] ${name}: ${files.length} files`);
+  const args = ['--import', 'tsx', '--test', '--test-reporter=tap', ...(grep ? ['--test-name-pattern', grep] : []), ...files];
+  const r = await runLayer(name, process.execPath, args, timeoutMs, { quiet: true });
+  fs.writeFileSync(path.join(results, `${name}.tap`), r.out);
+  printTapFailures(r.out);
+  const counts = r.timedOut ? { ...tapCounts(r.out, 1), failed: Math.max(1, tapCounts(r.out, 1).failed) } : tapCounts(r.out, r.code);
+  console.log(`[test] ${name}: ${counts.passed} passed, ${counts.failed} failed in ${r.seconds.toFixed(1)} s (TAP: test-results/${name}.tap)`);
+  return counts;
+}
+
+function printTapFailures(out) {
+  const lines = out.split('\n');
+  lines.forEach((line, i) => {
+    if (/^\s*not ok \d+/.test(line)) {
+      console.log(`  ✘ ${line.trim()}`);
+      for (let j = i + 1; j < Math.min(lines.length, i + 30) && !/^\s*(ok|not ok) \d+/.test(lines[j]); j++) {
+        if (/error:|expected:|actual:|at |code:|failureType|message/.test(lines[j])) console.log(`      ${lines[j].trim()}`);
+      }
+    }
+  });
+}
+
+function step(name, cmd, args) {
+  console.log(`[test] ${name}`);
+  const r = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit' });
+  return r.status === 0;
+}
+
+const totals = { passed: 0, failed: 0 };
+const add = (c) => {
+  totals.passed += c.passed;
+  totals.failed += c.failed;
+};
+const t0 = Date.now();
+
+try {
+  if (layers.includes('unit')) {
+    const files = findTests(path.join(root, 'test/unit'), '.test.ts').filter((f) => !filesPrefix || f.startsWith(filesPrefix));
+    add(await nodeTestLayer('unit', files, 5 * 60_000));
+  }
+
+  if (layers.includes('host')) {
+    if (!step('build (development + tests)', process.execPath, ['scripts/build.mjs', '--tests'])) add({ passed: 0, failed: 1 });
+    else {
+      const r = await runLayer('host', process.execPath, ['--import', 'tsx', 'test/host/run.ts', ...(hostRun ? ['--run', hostRun] : []), ...(grep ? ['--grep', grep] : [])], 6 * 60_000);
+      const last = r.out.trim().split('\n').reverse().find((l) => l.startsWith('{"passed"'));
+      const counts = last ? JSON.parse(last) : { passed: 0, failed: 1 };
+      if (r.timedOut || (r.code !== 0 && counts.failed === 0)) counts.failed += 1;
+      console.log(`[test] host: ${counts.passed} passed, ${counts.failed} failed in ${r.seconds.toFixed(1)} s`);
+      add(counts);
+    }
+  }
+
+  if (layers.includes('ui')) {
+    // The UI layer installs the packaged VSIX, as a user would; it is packaged into the temp folder.
+    const vsix = path.join(tmp, 'hindsight.vsix');
+    if (!step('package the .vsix', process.execPath, ['scripts/package.mjs', '--out', vsix])) add({ passed: 0, failed: 1 });
+    else {
+      env.HINDSIGHT_VSIX = vsix;
+      add(await nodeTestLayer('ui', findTests(path.join(root, 'test/ui'), '.test.ts'), 4 * 60_000));
+    }
+  }
+} finally {
+  const stragglers = killStragglers();
+  if (stragglers) console.log(`[test] killed ${stragglers} leftover process(es)`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+console.log(`[test] total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${totals.passed} passed, ${totals.failed} failed`);
+process.exit(totals.failed > 0 ? 1 : 0);

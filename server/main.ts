@@ -1,0 +1,29 @@
+// The trainer process: one JSON-RPC connection on stdio and a table of handlers, one line per area.
+// stdout carries protocol frames only (see ./stdio); logs travel as `log` notifications.
+// To add an area: import its register<Area>Handlers and call it below with (connection, ctx).
+import { frameStream, attachLogSink } from './stdio';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createServerContext } from './context';
+import { registerLifecycleHandlers } from './lifecycle/handlers';
+import { registerEpisodesHandlers } from './episodes/handlers';
+
+const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(frameStream));
+const control = createServerContext(connection);
+const { ctx } = control;
+attachLogSink(ctx.log);
+
+function exit(code: number) {
+  // Give the last frames (log lines) a moment to flush before leaving.
+  setTimeout(() => process.exit(code), 20);
+}
+
+// ---- handlers, one line per area ---------------------------------------------------------------
+registerLifecycleHandlers(connection, control, exit);
+registerEpisodesHandlers(connection, ctx);
+
+// ---- process wiring ----------------------------------------------------------------------------
+process.on('uncaughtException', (err) => ctx.log('error', `uncaught: ${err.stack ?? err.message}`));
+process.on('unhandledRejection', (err) => ctx.log('error', `unhandled rejection: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+// The editor went away (stdin closed): run the shutdown hooks, then leave.
+connection.onClose(() => void control.shutdown().finally(() => exit(0)));
+connection.listen();

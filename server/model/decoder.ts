@@ -1,0 +1,317 @@
+// The Qwen2 / Llama decoder forward as ONNX nodes appended to a Graph: embedding, N × (RMSNorm,
+// rotary self-attention with GQA and a KV cache, RMSNorm, SiLU MLP), final norm, LM head, with
+// LoRA A/B of every targeted projection as graph inputs (an adapter swap = new input tensors).
+// Follows transformers' modeling_qwen2.py / modeling_llama.py, names included. Leaves out: the
+// session (./session), the score head (./score), sampling (server/serve).
+//
+// Dimension letters: B batch, T new tokens, P past tokens, S = P + T keys, C hidden size,
+// H heads, KV key/value heads, R = H / KV (GQA group), D head dim, I intermediate size, V vocab.
+import type { Graph, Value, DType } from '../graph/builder';
+import type { ExternalData } from '../graph/onnx';
+import type { ModelConfig } from './config';
+import type { TensorInfo, SafeDType } from './safetensors';
+import { readTensorBytes } from './safetensors';
+import { loraInputName, LORA_TARGETS, projectionDims as projectionDimsOf, type LoraSpec, type LoraTarget } from './lora';
+import * as path from 'node:path';
+
+export type ComputeDType = 'float32' | 'float64' | 'float16';
+
+/** Where the base weights come from and how initialisers reference them. */
+export interface WeightSet {
+  tensors: Map<string, TensorInfo>;
+  /**
+   * 'external': initialisers point into the .safetensors files (zero copy); locations are made
+   * relative to `modelFileDir`, the folder the .onnx file will be written to (ORT refuses absolute
+   * and escaping paths). 'inline': bytes are copied into the model (tests, small models).
+   */
+  mode: 'external' | 'inline';
+  modelFileDir?: string;
+  /** Optional 4-bit replacements for projection / LM head weights (see ./quantize). */
+  quantized?: Map<string, QuantizedWeight>;
+}
+
+/** A weight in com.microsoft MatMulNBits layout (4 bits, block 32). */
+export interface QuantizedWeight {
+  n: number;
+  k: number;
+  blockSize: number;
+  /** uint8 [N, K/block, block/2] */
+  packed: Uint8Array;
+  /** float32 [N * K/block] */
+  scales: Float32Array;
+}
+
+export interface DecoderOptions {
+  /** Compute dtype (default float32). float64 is for gradient checks; base weights are cast in-graph. */
+  dtype?: ComputeDType;
+  /** LoRA inputs for these targets in every layer (none when omitted). */
+  lora?: LoraSpec;
+  /** KV cache mode: past_key_values.* inputs and present.* outputs (default true). */
+  cache?: boolean;
+  /** 'all' positions (score, training) or only the 'last' one (serving; saves the T×V head). */
+  logits?: 'all' | 'last';
+}
+
+export interface DecoderValues {
+  inputIds: Value; // int64 [B, T]
+  positionIds: Value; // int64 [B, T]
+  /** [B, T, V] ('all') or [B, 1, V] ('last'), in the compute dtype. */
+  logits: Value;
+  /** Final-norm hidden states [B, T, C]. */
+  hidden: Value;
+  pasts: { key: Value; value: Value }[]; // [B, KV, P, D] each (cache mode)
+  presents: { key: Value; value: Value }[]; // [B, KV, S, D] each (cache mode)
+  /** LoRA graph inputs by PEFT name; dtype float32, or float64 when dtype is float64. */
+  loraInputs: Map<string, Value>;
+}
+
+const DTYPES: Partial<Record<SafeDType, DType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
+
+/** Names of the graph's cache inputs and outputs, shared with the session wrapper. */
+export const pastName = (layer: number, kind: 'key' | 'value') => `past_key_values.${layer}.${kind}`;
+export const presentName = (layer: number, kind: 'key' | 'value') => `present.${layer}.${kind}`;
+
+/** Append the decoder forward to `g`. Declares its inputs; marks no outputs (the caller does). */
+export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opts: DecoderOptions = {}): DecoderValues {
+  const dtype = opts.dtype ?? 'float32';
+  const cache = opts.cache ?? true;
+  const ctx = new DecoderContext(g, cfg, weights, dtype);
+  const { numLayers: L, numKvHeads: KV, headDim: D } = cfg;
+
+  const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
+  const positionIds = g.input('position_ids', 'int64', ['B', 'T']);
+  const pasts = cache
+    ? Array.from({ length: L }, (_, l) => ({
+        key: g.input(pastName(l, 'key'), dtype, ['B', KV, 'P', D]),
+        value: g.input(pastName(l, 'value'), dtype, ['B', KV, 'P', D]),
+      }))
+    : [];
+  const loraInputs = declareLoraInputs(g, cfg, opts.lora, dtype === 'float64' ? 'float64' : 'float32');
+
+  const rope = g.scope('rotary_emb', () => rotaryTables(ctx, positionIds)); // cos, sin [B, T, 1, D]
+  const maskBias = g.scope('causal_mask', () => causalMaskBias(ctx, inputIds, positionIds, pasts[0]?.key)); // [B, 1, T, S]
+
+  let x = g.scope('model.embed_tokens', () => embed(ctx, inputIds)); // [B, T, C]
+  const presents: { key: Value; value: Value }[] = [];
+  for (let l = 0; l < L; l++) {
+    x = g.scope(`model.layers.${l}`, () => {
+      const lora = (t: LoraTarget) => loraPair(loraInputs, opts.lora, l, t);
+      const p = `model.layers.${l}`;
+      // h = x + attn(norm(x)); out = h + mlp(norm(h))
+      const a = g.scope('input_layernorm', () => rmsNorm(ctx, x, `${p}.input_layernorm.weight`));
+      const attn = g.scope('self_attn', () => selfAttention(ctx, a, l, rope, maskBias, pasts[l], lora));
+      if (attn.present) presents.push(attn.present);
+      const h = g.add(x, attn.out);
+      const m = g.scope('post_attention_layernorm', () => rmsNorm(ctx, h, `${p}.post_attention_layernorm.weight`));
+      return g.add(h, g.scope('mlp', () => mlp(ctx, m, l, lora)));
+    });
+  }
+  const hidden = g.scope('model.norm', () => rmsNorm(ctx, x, 'model.norm.weight'));
+  const logits = g.scope('lm_head', () => lmHead(ctx, hidden, opts.logits ?? 'all'));
+  return { inputIds, positionIds, logits, hidden, pasts, presents, loraInputs };
+}
+
+/** Declare LoRA A/B inputs for every targeted projection of every layer (PEFT names). */
+function declareLoraInputs(g: Graph, cfg: ModelConfig, spec: LoraSpec | undefined, dtype: DType): Map<string, Value> {
+  const m = new Map<string, Value>();
+  if (!spec) return m;
+  if (!(spec.rank > 0)) throw new Error(`lora.rank must be positive, got ${spec.rank}`);
+  for (const t of spec.targets) if (!LORA_TARGETS.includes(t)) throw new Error(`unknown LoRA target ${t}; use one of ${LORA_TARGETS.join(', ')}`);
+  for (let l = 0; l < cfg.numLayers; l++)
+    for (const t of LORA_TARGETS) {
+      if (!spec.targets.includes(t)) continue;
+      const dims = projectionDimsOf(cfg, t);
+      m.set(loraInputName(l, t, 'A'), g.input(loraInputName(l, t, 'A'), dtype, [spec.rank, dims.in]));
+      m.set(loraInputName(l, t, 'B'), g.input(loraInputName(l, t, 'B'), dtype, [dims.out, spec.rank]));
+    }
+  return m;
+}
+
+
+interface LoraPair { A: Value; B: Value; scaling: number }
+function loraPair(inputs: Map<string, Value>, spec: LoraSpec | undefined, layer: number, t: LoraTarget): LoraPair | undefined {
+  if (!spec || !spec.targets.includes(t)) return undefined;
+  return { A: inputs.get(loraInputName(layer, t, 'A'))!, B: inputs.get(loraInputName(layer, t, 'B'))!, scaling: spec.alpha / spec.rank };
+}
+
+// ---- layers -------------------------------------------------------------------------------
+
+/** Shared state of one build: the graph, config, weight lookup with in-graph casts. */
+class DecoderContext {
+  private cast = new Map<string, Value>();
+  constructor(readonly g: Graph, readonly cfg: ModelConfig, readonly weights: WeightSet, readonly dtype: ComputeDType) {}
+
+  has(name: string): boolean {
+    return this.weights.tensors.has(name);
+  }
+
+  /** The stored initialiser (its own dtype), declared once. */
+  raw(name: string): Value {
+    const hit = this.g.values.get(name);
+    if (hit) return hit;
+    const t = this.weights.tensors.get(name);
+    if (!t) throw new Error(`weight ${name} is missing from the model's safetensors`);
+    const dt = DTYPES[t.dtype];
+    if (!dt) throw new Error(`weight ${name}: dtype ${t.dtype} is not a float type`);
+    let data: Uint8Array | ExternalData;
+    if (this.weights.mode === 'external') {
+      const location = path.relative(this.weights.modelFileDir ?? path.dirname(t.file), t.file);
+      data = { location, offset: t.offset, length: t.length };
+    } else data = readTensorBytes(t);
+    return this.g.weight(name, dt, t.shape, data);
+  }
+
+  /** The weight in the compute dtype (a Cast node when stored otherwise; ORT folds it at load). */
+  w(name: string): Value {
+    const hit = this.cast.get(name);
+    if (hit) return hit;
+    const v = this.g.cast(this.raw(name), this.dtype);
+    this.cast.set(name, v);
+    return v;
+  }
+
+  scalar(v: number, dtype: DType = this.dtype): Value {
+    return this.g.scalar(v, dtype);
+  }
+}
+
+/** nn.Linear: y = x Wᵀ + b, plus the LoRA update (alpha/r) · (x Aᵀ) Bᵀ. `name` is the module path. */
+function linear(ctx: DecoderContext, x: Value, name: string, lora?: LoraPair): Value {
+  const g = ctx.g;
+  const q = ctx.weights.quantized?.get(`${name}.weight`);
+  let y: Value;
+  if (q) {
+    y = matMulNBits(ctx, x, `${name}.weight`, q);
+  } else {
+    y = g.matmul(x, g.transpose(ctx.w(`${name}.weight`), [1, 0]));
+  }
+  if (ctx.has(`${name}.bias`)) y = g.add(y, ctx.w(`${name}.bias`));
+  if (lora) {
+    const A = g.cast(lora.A, ctx.dtype), B = g.cast(lora.B, ctx.dtype);
+    const down = g.matmul(x, g.transpose(A, [1, 0])); // [.., r]
+    const up = g.matmul(down, g.transpose(B, [1, 0])); // [.., out]
+    y = g.add(y, g.mul(up, ctx.scalar(lora.scaling)));
+  }
+  return y;
+}
+
+/** 4-bit weight-only MatMul (com.microsoft MatMulNBits; CPU kernels dequantise per block). */
+function matMulNBits(ctx: DecoderContext, x: Value, name: string, q: QuantizedWeight): Value {
+  const g = ctx.g;
+  const nb = q.k / q.blockSize;
+  const packed = g.weight(`${name}.q4`, 'uint8', [q.n, nb, q.blockSize / 2], q.packed);
+  const scales = g.weight(`${name}.q4_scales`, 'float32', [q.n * nb], new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength));
+  const xf = g.cast(x, 'float32');
+  const shape = x.shape ? [...x.shape.slice(0, -1), q.n] : undefined;
+  const y = g.op('MatMulNBits', [xf, packed, g.cast(scales, 'float32')], { K: q.k, N: q.n, bits: 4, block_size: q.blockSize, accuracy_level: 4 }, { domain: 'com.microsoft', out: [{ dtype: 'float32', shape }] })[0];
+  return g.cast(y, ctx.dtype);
+}
+
+/** RMSNorm: x / sqrt(mean(x²) + eps) · w, computed in float32 at least (as transformers does). */
+function rmsNorm(ctx: DecoderContext, x: Value, weight: string): Value {
+  const g = ctx.g;
+  const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
+  const xf = g.cast(x, wide);
+  const meanSq = g.reduceMean(g.mul(xf, xf), [-1]); // [B, T, 1]
+  const inv = g.reciprocal(g.sqrt(g.add(meanSq, ctx.scalar(ctx.cfg.rmsNormEps, wide))));
+  return g.mul(g.cast(g.mul(xf, inv), ctx.dtype), ctx.w(weight));
+}
+
+function embed(ctx: DecoderContext, inputIds: Value): Value {
+  // Gather from the stored dtype, then cast only the gathered rows (no full-table copy for BF16).
+  return ctx.g.cast(ctx.g.gather(ctx.raw('model.embed_tokens.weight'), inputIds, 0), ctx.dtype); // [B, T, C]
+}
+
+/** cos/sin of position × inverse frequency, [B, T, 1, D] (rotate_half layout: halves repeated). */
+function rotaryTables(ctx: DecoderContext, positionIds: Value): { cos: Value; sin: Value } {
+  const g = ctx.g;
+  const D = ctx.cfg.headDim;
+  const wide = ctx.dtype === 'float64' ? 'float64' : 'float32';
+  const invFreq = Array.from({ length: D / 2 }, (_, i) => 1 / ctx.cfg.ropeTheta ** ((2 * i) / D));
+  const pos = g.unsqueeze(g.cast(positionIds, wide), [-1]); // [B, T, 1]
+  const freqs = g.mul(pos, g.constant(invFreq, wide)); // [B, T, D/2]
+  const emb = g.unsqueeze(g.concat([freqs, freqs], -1), [2]); // [B, T, 1, D]
+  const cos = g.cast(g.op('Cos', [emb])[0], ctx.dtype);
+  const sin = g.cast(g.op('Sin', [emb])[0], ctx.dtype);
+  return { cos, sin };
+}
+
+/** x·cos + rotate_half(x)·sin for x [B, T, heads, D]; rotate_half(x) = [-x2, x1]. */
+function applyRotary(ctx: DecoderContext, x: Value, rope: { cos: Value; sin: Value }): Value {
+  const g = ctx.g;
+  const half = ctx.cfg.headDim / 2;
+  const [x1, x2] = g.split(x, [half, half], -1);
+  const rotated = g.concat([g.neg(x2), x1], -1);
+  return g.add(g.mul(x, rope.cos), g.mul(rotated, rope.sin));
+}
+
+/**
+ * Additive causal mask from positions: query at position p sees keys 0..p of the cache + new
+ * tokens. Works for prefill, decode and right-padded batches alike. [B, 1, T, S]
+ */
+function causalMaskBias(ctx: DecoderContext, inputIds: Value, positionIds: Value, past0: Value | undefined): Value {
+  const g = ctx.g;
+  const T = g.gather(g.shapeOf(inputIds), g.constant(1), 0); // scalar
+  const S = past0 ? g.add(T, g.gather(g.shapeOf(past0), g.constant(2), 0)) : T;
+  const keyPos = g.op('Range', [g.constant(0), S, g.constant(1)])[0]; // [S]
+  const queryPos = g.unsqueeze(positionIds, [1, 3]); // [B, 1, T, 1]
+  const allowed = g.op('LessOrEqual', [keyPos, queryPos])[0]; // [B, 1, T, S]
+  const wide = ctx.dtype === 'float64' ? 'float64' : 'float32';
+  // A large finite negative (not -inf) so a fully masked row stays finite.
+  return g.where(allowed, g.scalar(0, wide), g.scalar(-1e9, wide));
+}
+
+function selfAttention(
+  ctx: DecoderContext, x: Value, layer: number, rope: { cos: Value; sin: Value }, maskBias: Value,
+  past: { key: Value; value: Value } | undefined, lora: (t: LoraTarget) => LoraPair | undefined,
+): { out: Value; present?: { key: Value; value: Value } } {
+  const g = ctx.g;
+  const { numHeads: H, numKvHeads: KV, headDim: D } = ctx.cfg;
+  const R = H / KV;
+  const p = `model.layers.${layer}.self_attn`;
+  const q = g.reshape(linear(ctx, x, `${p}.q_proj`, lora('q_proj')), [0, 0, H, D]); // [B, T, H, D]
+  const k = g.reshape(linear(ctx, x, `${p}.k_proj`, lora('k_proj')), [0, 0, KV, D]); // [B, T, KV, D]
+  const v = g.reshape(linear(ctx, x, `${p}.v_proj`, lora('v_proj')), [0, 0, KV, D]); // [B, T, KV, D]
+  const qh = g.transpose(applyRotary(ctx, q, rope), [0, 2, 1, 3]); // [B, H, T, D]
+  let kh = g.transpose(applyRotary(ctx, k, rope), [0, 2, 1, 3]); // [B, KV, T, D]
+  let vh = g.transpose(v, [0, 2, 1, 3]); // [B, KV, T, D]
+  let present: { key: Value; value: Value } | undefined;
+  if (past) {
+    kh = g.concat([past.key, kh], 2); // [B, KV, S, D]
+    vh = g.concat([past.value, vh], 2); // [B, KV, S, D]
+    present = { key: kh, value: vh };
+  }
+  // repeat_kv: each key/value head serves R query heads (head h uses kv head h / R).
+  const kr = repeatKv(ctx, kh, R); // [B, H, S, D]
+  const vr = repeatKv(ctx, vh, R); // [B, H, S, D]
+  const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
+  const scores = g.mul(g.matmul(qh, g.transpose(kr, [0, 1, 3, 2])), ctx.scalar(1 / Math.sqrt(D))); // [B, H, T, S]
+  const probs = g.cast(g.softmax(g.add(g.cast(scores, wide), maskBias), -1), ctx.dtype); // [B, H, T, S]
+  const attn = g.reshape(g.transpose(g.matmul(probs, vr), [0, 2, 1, 3]), [0, 0, H * D]); // [B, T, H·D]
+  return { out: linear(ctx, attn, `${p}.o_proj`, lora('o_proj')), present };
+}
+
+function repeatKv(ctx: DecoderContext, x: Value, R: number): Value {
+  if (R === 1) return x;
+  const g = ctx.g;
+  const { numHeads: H, headDim: D } = ctx.cfg;
+  const e = g.expand(g.unsqueeze(x, [2]), g.constant([1, 1, R, 1, 1])); // [B, KV, R, S, D]
+  return g.reshape(e, [0, H, -1, D]); // [B, H, S, D]
+}
+
+/** down_proj(silu(gate_proj(x)) · up_proj(x)), silu(z) = z·sigmoid(z). */
+function mlp(ctx: DecoderContext, x: Value, layer: number, lora: (t: LoraTarget) => LoraPair | undefined): Value {
+  const g = ctx.g;
+  const p = `model.layers.${layer}.mlp`;
+  const gate = linear(ctx, x, `${p}.gate_proj`, lora('gate_proj')); // [B, T, I]
+  const up = linear(ctx, x, `${p}.up_proj`, lora('up_proj')); // [B, T, I]
+  return linear(ctx, g.mul(g.mul(gate, g.sigmoid(gate)), up), `${p}.down_proj`, lora('down_proj')); // [B, T, C]
+}
+
+function lmHead(ctx: DecoderContext, hidden: Value, which: 'all' | 'last'): Value {
+  const g = ctx.g;
+  const h = which === 'last' ? g.unsqueeze(g.gather(hidden, g.constant(-1), 1), [1]) : hidden; // [B, 1 | T, C]
+  const name = ctx.cfg.tieWordEmbeddings || !ctx.has('lm_head.weight') ? 'model.embed_tokens' : 'lm_head';
+  if (name === 'model.embed_tokens' && !ctx.cfg.tieWordEmbeddings) throw new Error('lm_head.weight is missing and tie_word_embeddings is false');
+  return linear(ctx, h, name); // [B, T, V]
+}

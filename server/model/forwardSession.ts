@@ -1,0 +1,146 @@
+// A loaded model ready to generate: the KV-cache forward graph in an ORT session, its LoRA inputs
+// fed from the current adapter (swapping adapters = swapping input tensors, never a rebuild),
+// and KV caches that can be truncated to a shared prompt prefix and reused across requests.
+// Leaves out: sampling and stop rules (server/serve).
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Graph } from '../graph/builder';
+import type { ModelConfig } from './config';
+import { buildDecoder, pastName, presentName, type ComputeDType, type WeightSet } from './decoder';
+import type { ModelFolder } from './folder';
+import { loraTensors, type LoraSpec, LORA_TARGETS } from './lora';
+import { createSession, modelFileDir, weightFiles, writeModelFile, type Provider } from './session';
+import { quantizeWeights } from './quantize';
+
+export interface ForwardOptions {
+  dtype?: Exclude<ComputeDType, 'float64'>;
+  /** LoRA geometry the graph takes as inputs (default rank 16, alpha 32, all projections). */
+  lora?: LoraSpec;
+  providers?: Provider[];
+  intraOpThreads?: number;
+  /** Where .onnx files go when the model folder is read-only. */
+  cacheDir?: string;
+  /** 4-bit MatMulNBits base weights (CPU serving); 'none' keeps the stored precision. */
+  quantize?: 'none' | 'q4';
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export const DEFAULT_SERVE_LORA: LoraSpec = { rank: 16, alpha: 32, targets: [...LORA_TARGETS] };
+
+export interface KvCache {
+  /** Token ids whose keys/values the cache holds, in order. */
+  ids: number[];
+  tensors: Record<string, ort.Tensor>;
+}
+
+export interface ForwardStats {
+  loadMs: number;
+  provider: Provider;
+  modelFile: string | undefined;
+}
+
+/** Build the cache-mode graph (logits of the last position only, as float32) for a folder. */
+export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec): Graph {
+  const g = new Graph(`${cfg.architecture}_serve`);
+  const d = buildDecoder(g, cfg, weights, { dtype, lora, cache: true, logits: 'last' });
+  g.output(g.cast(d.logits, 'float32'), 'logits');
+  d.presents.forEach((p, l) => {
+    g.output(p.key, presentName(l, 'key'));
+    g.output(p.value, presentName(l, 'value'));
+  });
+  return g;
+}
+
+export class ForwardSession {
+  adapterVersion = 0;
+  private loraFeeds: Record<string, ort.Tensor> = {};
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly cfg: ModelConfig,
+    readonly lora: LoraSpec,
+    readonly dtype: Exclude<ComputeDType, 'float64'>,
+    readonly stats: ForwardStats,
+  ) {
+    this.setAdapter(0, new Map());
+  }
+
+  static async create(folder: ModelFolder, opts: ForwardOptions = {}): Promise<ForwardSession> {
+    const t0 = performance.now();
+    const dtype = opts.dtype ?? 'float32';
+    const lora = opts.lora ?? DEFAULT_SERVE_LORA;
+    const cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), 'hindsight-models', folder.name);
+    const dir = modelFileDir(folder.dir, cacheDir, weightFiles(folder.tensors));
+    const weights: WeightSet = { tensors: folder.tensors, mode: 'external', modelFileDir: dir };
+    if (opts.quantize === 'q4') weights.quantized = quantizeWeights(folder.cfg, folder.tensors);
+    const g = buildServeGraph(folder.cfg, weights, dtype, lora);
+    const bytes = g.encode({ '': 21, 'com.microsoft': 1 });
+    const file = writeModelFile(dir, `serve-${dtype}-${opts.quantize ?? 'none'}-r${lora.rank}`, bytes);
+    const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, log: opts.log });
+    const loadMs = performance.now() - t0;
+    opts.log?.('info', `model ${folder.name} loaded on ${provider} in ${loadMs.toFixed(0)} ms (${dtype}${opts.quantize === 'q4' ? ', 4-bit weights' : ''})`);
+    return new ForwardSession(session, folder.cfg, lora, dtype, { loadMs, provider, modelFile: file });
+  }
+
+  /** Replace the LoRA input tensors (missing names are zero; B = 0 is the base model). */
+  setAdapter(version: number, tensors: Map<string, Float32Array>): void {
+    const feeds: Record<string, ort.Tensor> = {};
+    const known = new Set<string>();
+    for (const t of loraTensors(this.cfg, this.lora)) {
+      known.add(t.name);
+      const n = t.shape[0] * t.shape[1];
+      const v = tensors.get(t.name) ?? new Float32Array(n);
+      if (v.length !== n) throw new Error(`adapter ${version}: ${t.name} has ${v.length} values, the serving graph expects [${t.shape}]`);
+      feeds[t.name] = new ort.Tensor('float32', v, t.shape);
+    }
+    for (const name of tensors.keys()) if (!known.has(name)) throw new Error(`adapter ${version}: ${name} is not an input of the serving graph (rank ${this.lora.rank}, targets ${this.lora.targets.join(',')})`);
+    this.loraFeeds = feeds;
+    this.adapterVersion = version;
+  }
+
+  emptyCache(): KvCache {
+    const { numLayers: L, numKvHeads: KV, headDim: D } = this.cfg;
+    const tensors: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < L; l++)
+      for (const k of ['key', 'value'] as const) tensors[pastName(l, k)] = this.dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [1, KV, 0, D]) : new ort.Tensor('float32', new Float32Array(0), [1, KV, 0, D]);
+    return { ids: [], tensors };
+  }
+
+  /** Run `ids` after the cache's tokens; returns the last position's logits and the extended cache. */
+  async step(ids: number[], cache: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
+    const P = cache.ids.length;
+    const T = ids.length;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, T]),
+      position_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(P + i)), [1, T]),
+      ...cache.tensors,
+      ...this.loraFeeds,
+    };
+    const out = await this.session.run(feeds);
+    const tensors: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < this.cfg.numLayers; l++)
+      for (const k of ['key', 'value'] as const) tensors[pastName(l, k)] = out[presentName(l, k)];
+    return { logits: out.logits.data as Float32Array, cache: { ids: [...cache.ids, ...ids], tensors } };
+  }
+
+  /** The first `n` positions of a cache (copies; the KV layout is [1, KV, S, D]). */
+  truncate(cache: KvCache, n: number): KvCache {
+    if (n >= cache.ids.length) return cache;
+    if (n <= 0) return this.emptyCache();
+    const { numKvHeads: KV, headDim: D } = this.cfg;
+    const S = cache.ids.length;
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(cache.tensors)) {
+      const src = t.data as Float32Array | Uint16Array;
+      const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(KV * n * D);
+      for (let h = 0; h < KV; h++) dst.set(src.subarray(h * S * D, h * S * D + n * D), h * n * D);
+      tensors[name] = new ort.Tensor(t.type as 'float32', dst as Float32Array, [1, KV, n, D]);
+    }
+    return { ids: cache.ids.slice(0, n), tensors };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

@@ -1,0 +1,108 @@
+// Turns decoder graphs into onnxruntime sessions: writes the .onnx file where ORT will accept
+// its external-data pointers into the .safetensors files, picks execution providers with a CPU
+// fallback, and wraps the forward (KV cache) graph. Leaves out: generation (server/serve).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as crypto from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { Graph } from '../graph/builder';
+import type { ModelConfig } from './config';
+import { buildDecoder, pastName, presentName, type DecoderOptions, type WeightSet } from './decoder';
+import type { TensorInfo } from './safetensors';
+
+export type Provider = 'cpu' | 'webgpu' | 'cuda';
+
+export interface SessionOptions {
+  /** Execution providers to try in order; CPU is always the last resort (default ['cpu']). */
+  providers?: Provider[];
+  /** Intra-op threads (default: ORT's choice = physical cores). */
+  intraOpThreads?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** The forward graph as a model: logits + present key/values as outputs. */
+export function buildForwardGraph(cfg: ModelConfig, weights: WeightSet, opts: DecoderOptions = {}): Graph {
+  const g = new Graph(`${cfg.architecture}_forward`);
+  const d = buildDecoder(g, cfg, weights, opts);
+  g.output(d.logits, 'logits');
+  d.presents.forEach((p, l) => {
+    g.output(p.key, presentName(l, 'key'));
+    g.output(p.value, presentName(l, 'value'));
+  });
+  return g;
+}
+
+/**
+ * Where the .onnx file goes so that ORT (1.30) resolves its external data: ORT refuses absolute
+ * locations and any path that resolves outside the model file's folder, symlinks included. So:
+ * next to the weights when that folder is writable; otherwise a cache folder holding hard links
+ * to the weight files (same filesystem), else copies.
+ */
+export function modelFileDir(weightsDir: string, cacheDir: string, files: string[]): string {
+  try {
+    fs.accessSync(weightsDir, fs.constants.W_OK);
+    return weightsDir;
+  } catch {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    for (const f of files) {
+      const dst = path.join(cacheDir, path.basename(f));
+      if (fs.existsSync(dst) && fs.statSync(dst).size === fs.statSync(f).size) continue;
+      fs.rmSync(dst, { force: true });
+      try {
+        fs.linkSync(f, dst);
+      } catch {
+        fs.copyFileSync(f, dst);
+      }
+    }
+    return cacheDir;
+  }
+}
+
+/** Write graph bytes into `dir` under a content-addressed name (reused when identical); returns the path. */
+export function writeModelFile(dir: string, stem: string, bytes: Uint8Array): string {
+  const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12);
+  const file = path.join(dir, `.hindsight-${stem}-${hash}.onnx`);
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, file);
+  }
+  return file;
+}
+
+/** The weight files a set of tensors lives in. */
+export function weightFiles(tensors: Map<string, TensorInfo>): string[] {
+  return [...new Set([...tensors.values()].map((t) => t.file))];
+}
+
+/**
+ * ORT session options a compute dtype needs. float64: ORT 1.30's extended optimisations fuse
+ * x·sigmoid(x) into com.microsoft QuickGelu, which has only a float kernel, so stop at 'basic'.
+ */
+export function ortOptionsFor(dtype: 'float32' | 'float64' | 'float16' | undefined): ort.InferenceSession.SessionOptions {
+  return dtype === 'float64' ? { graphOptimizationLevel: 'basic' } : {};
+}
+
+/** Create a session, trying providers in order and falling back to CPU with a log line. */
+export async function createSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<{ session: ort.InferenceSession; provider: Provider }> {
+  const log = opts.log ?? (() => undefined);
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+  };
+  const tries = [...(opts.providers ?? ['cpu']).filter((p) => p !== 'cpu'), 'cpu' as const];
+  for (const provider of tries) {
+    try {
+      const session = await (typeof model === 'string'
+        ? ort.InferenceSession.create(model, { ...base, executionProviders: [provider] })
+        : ort.InferenceSession.create(model, { ...base, executionProviders: [provider] }));
+      return { session, provider };
+    } catch (e) {
+      if (provider === 'cpu') throw e;
+      log('warn', `execution provider ${provider} failed to start (${(e as Error).message.split('\n')[0]}); falling back to ${tries[tries.indexOf(provider) + 1]}`);
+    }
+  }
+  throw new Error('unreachable');
+}
+
+export { pastName, presentName };

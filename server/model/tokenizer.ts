@@ -1,0 +1,96 @@
+// The model's tokenizer.json through @huggingface/tokenizers (pure JS, matches the Rust tokenizer),
+// plus what generation needs from it: FIM token ids, the ids that end a ghost-text suggestion, and
+// incremental decoding that never emits half a UTF-8 character. Leaves out: chat templates.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Tokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
+// The package is dual (ESM + CJS); TypeScript sees only its ESM types from this CJS module, so the
+// class comes through require (esbuild bundles dist/tokenizers.cjs) and the type through import type.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Tokenizer: TokenizerClass } = require('@huggingface/tokenizers') as { Tokenizer: new (json: object, config: object) => Tokenizer };
+import { ModelFolderError } from './config';
+
+export interface FimTokens {
+  prefix: number;
+  suffix: number;
+  middle: number;
+}
+
+export class ModelTokenizer {
+  /** FIM ids when the vocabulary has them (Qwen2.5-Coder: <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>). */
+  readonly fim: FimTokens | undefined;
+  /** Ids that end a suggestion: EOS and every added control token (FIM, chat, repo/file markers). */
+  readonly stopIds: Set<number>;
+
+  constructor(private tok: Tokenizer, eosIds: number[]) {
+    const id = (s: string) => tok.token_to_id(s);
+    const [p, s, m] = [id('<|fim_prefix|>'), id('<|fim_suffix|>'), id('<|fim_middle|>')];
+    this.fim = p !== undefined && s !== undefined && m !== undefined ? { prefix: p, suffix: s, middle: m } : undefined;
+    this.stopIds = new Set(eosIds);
+    for (const [tid, t] of tok.get_added_tokens_decoder()) if (/^<[|｜].*[|｜]>$|^<\/?(tool_call|tool_response|think)>$/.test(t.content)) this.stopIds.add(tid);
+  }
+
+  /** Text → ids, with no BOS/EOS added (FIM prompts are assembled by hand). */
+  encode(text: string): number[] {
+    return this.tok.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  decode(ids: number[]): string {
+    return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  tokenId(token: string): number | undefined {
+    return this.tok.token_to_id(token);
+  }
+}
+
+/** Load tokenizer.json (+ tokenizer_config.json when present) from a model folder. */
+export function loadTokenizer(dir: string, eosIds: number[] = []): ModelTokenizer {
+  const file = path.join(dir, 'tokenizer.json');
+  const read = (f: string, required: boolean): object => {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch (e) {
+      if (!required) return {};
+      throw new ModelFolderError(f, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new ModelFolderError(f, `not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const json = read(file, true);
+  let tok: Tokenizer;
+  try {
+    tok = new TokenizerClass(json, read(path.join(dir, 'tokenizer_config.json'), false));
+  } catch (e) {
+    throw new ModelFolderError(file, `not a tokenizer the library can load (${(e as Error).message})`);
+  }
+  return new ModelTokenizer(tok, eosIds);
+}
+
+/**
+ * Turns a growing list of ids into text pieces. Decodes the whole tail since the last emitted
+ * boundary so multi-token characters come out whole; holds back while the text ends in U+FFFD.
+ */
+export class IncrementalDecoder {
+  private ids: number[] = [];
+  private emitted = '';
+  constructor(private tok: ModelTokenizer) {}
+
+  /** Add one id; returns the new text it completes ('' while a character is still partial). */
+  push(id: number): string {
+    this.ids.push(id);
+    const text = this.tok.decode(this.ids);
+    if (text.endsWith('\uFFFD')) return '';
+    const piece = text.slice(this.emitted.length);
+    this.emitted = text;
+    return piece;
+  }
+
+  get text(): string {
+    return this.emitted;
+  }
+}

@@ -1,0 +1,262 @@
+// One training step as one ONNX graph, then the Trainer around it. The graph reads top to
+// bottom: decoder forward (LoRA A/B as inputs) → LM head on the response positions only →
+// log π of the taken tokens → OpenClaw-RL loss → backward to every trainable input (autodiff).
+// The Trainer feeds episodes, sums their gradients, clips, applies AdamW, bumps the adapter
+// version and writes it in PEFT format. Leaves out: choosing episodes and computing advantages.
+//
+// Dimension letters: B batch (1 per episode), T tokens, C hidden, V vocab, N scored tokens.
+import * as ort from 'onnxruntime-node';
+import { Graph, type Value } from '../graph/builder';
+import { gradients } from '../autodiff/gradients';
+import type { ModelConfig } from '../model/config';
+import { buildDecoder, type WeightSet } from '../model/decoder';
+import { loraTensors, type LoraSpec } from '../model/lora';
+import { readTensorF64 } from '../model/safetensors';
+import { writeModelFile } from '../model/session';
+import { buildObjective, DEFAULT_OBJECTIVE, OBJECTIVE_INPUTS, type ObjectiveConfig } from './objective';
+import { AdamW, GradAccumulator, type AdamWConfig, type StepReport } from './optimizer';
+import { AdapterStore, type Adapter } from './adapter';
+
+export type TrainDType = 'float32' | 'float64';
+
+export interface TrainGraphOptions {
+  dtype: TrainDType;
+  /** LoRA mode: gradients w.r.t. the A/B inputs. */
+  lora?: LoraSpec;
+  /** Full fine-tuning: the base weights become graph inputs and are trained (tiny models, tests). */
+  trainBase?: boolean;
+  objective?: ObjectiveConfig;
+}
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  /** The input's dtype: the compute dtype for LoRA, the stored dtype for base weights. */
+  dtype: TrainDType;
+}
+
+export interface TrainGraph {
+  graph: Graph;
+  /** Trainable inputs, in a stable order; gradient outputs are `grad.<name>`. */
+  params: ParamSpec[];
+  opts: TrainGraphOptions;
+}
+
+/** Graph input/output names the Trainer feeds and reads. */
+export const TRAIN_IO = {
+  responsePositions: 'response_positions', // int64 [N]: flat index b·T + t whose next token is scored
+  responseTargets: 'response_targets', // int64 [N]: the token taken at that position
+  lossMask: 'loss_mask', // [N]: 1 for real tokens, 0 for padding
+  loss: 'loss',
+  clipFraction: 'clip_fraction',
+  tokenLogprobs: 'token_logprobs', // [N]: log π of the targets under the fed parameters
+  grad: (name: string) => `grad.${name}`,
+} as const;
+
+/** Build the train-step graph: forward, head on response positions, loss, backward. */
+export function buildTrainGraph(cfg: ModelConfig, weights: WeightSet, opts: TrainGraphOptions): TrainGraph {
+  if (!opts.lora && !opts.trainBase) throw new Error('buildTrainGraph: nothing to train (give lora and/or trainBase)');
+  const g = new Graph(`${cfg.architecture}_train`);
+  const dt = opts.dtype;
+  // 'last' keeps the decoder's own head to one position; the loss uses the head below instead.
+  const dec = buildDecoder(g, cfg, weights, { dtype: dt, lora: opts.lora, cache: false, logits: 'last' });
+  const positions = g.input(TRAIN_IO.responsePositions, 'int64', ['N']);
+  const targets = g.input(TRAIN_IO.responseTargets, 'int64', ['N']);
+  const mask = g.input(TRAIN_IO.lossMask, dt, ['N']);
+  const logp = g.scope('response_head', () => {
+    const rows = g.gather(g.reshape(dec.hidden, [-1, cfg.hiddenSize]), positions, 0); // [N, C]
+    const logits = headLogits(g, cfg, weights, rows, dt); // [N, V]
+    const picked = g.gatherElements(g.logSoftmax(logits, -1), g.unsqueeze(targets, [1]), 1); // [N, 1]
+    return g.squeeze(picked, [1]); // [N]
+  });
+  const obj = buildObjective(g, logp, mask, opts.objective ?? DEFAULT_OBJECTIVE);
+
+  const params: ParamSpec[] = [];
+  if (opts.lora) for (const t of loraTensors(cfg, opts.lora)) params.push({ name: t.name, shape: t.shape, dtype: dt });
+  if (opts.trainBase)
+    for (const name of baseWeightNames(g, weights)) params.push({ name, shape: promoteToInput(g, name), dtype: g.values.get(name)!.dtype as TrainDType });
+  for (const p of params) g.trainable.add(p.name);
+  const wrt = params.map((p) => g.values.get(p.name)!);
+  const grads = gradients(g, obj.loss, wrt);
+
+  g.output(obj.loss, TRAIN_IO.loss);
+  g.output(obj.clipFraction, TRAIN_IO.clipFraction);
+  g.output(logp, TRAIN_IO.tokenLogprobs);
+  for (const p of params) g.output(grads.get(p.name)!, TRAIN_IO.grad(p.name));
+  return { graph: g, params, opts };
+}
+
+/** logits = rows · Wᵀ with the LM head (or the tied embedding), as the decoder's lm_head does. */
+function headLogits(g: Graph, cfg: ModelConfig, weights: WeightSet, rows: Value, dt: TrainDType): Value {
+  const name = cfg.tieWordEmbeddings || !weights.tensors.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const w = g.values.get(name);
+  if (!w) throw new Error(`train graph: ${name} was not declared by the decoder`);
+  let y = g.matmul(rows, g.transpose(g.cast(w, dt), [1, 0])); // [N, V]
+  const bias = g.values.get('lm_head.bias');
+  if (bias && name === 'lm_head.weight') y = g.add(y, g.cast(bias, dt));
+  return y;
+}
+
+/** Float initialisers that came from the checkpoint (not the graph's own constants). */
+function baseWeightNames(g: Graph, weights: WeightSet): string[] {
+  return g.initializers.filter((t) => weights.tensors.has(t.name) && ['float32', 'float64'].includes(t.dtype)).map((t) => t.name);
+}
+
+/** Turn an initialiser into a graph input (ORT only lets inputs change between runs). */
+function promoteToInput(g: Graph, name: string): number[] {
+  const i = g.initializers.findIndex((t) => t.name === name);
+  const [t] = g.initializers.splice(i, 1);
+  g.inputs.push(g.values.get(name)!);
+  return t.dims;
+}
+
+// ---- episodes ----------------------------------------------------------------------------
+
+/** One scored sequence: the context, the response, and per response token the RL inputs. */
+export interface TrainEpisode {
+  context: number[];
+  response: number[];
+  /** log π_behaviour(y_t): what the serving policy gave each response token. */
+  behaviourLogprobs: number[];
+  /** A_t per response token (opd.ts combines reward and OPD). */
+  advantages: number[];
+  /** log π_ref(y_t), needed when the objective's klBeta > 0. */
+  refLogprobs?: number[];
+}
+
+function checkEpisode(e: TrainEpisode, i: number, cfg: ModelConfig): void {
+  const n = e.response.length;
+  const where = `episode ${i}`;
+  if (!e.context.length) throw new Error(`${where}: context must hold at least one token`);
+  if (!n) throw new Error(`${where}: empty response`);
+  for (const [k, arr] of [['behaviourLogprobs', e.behaviourLogprobs], ['advantages', e.advantages], ['refLogprobs', e.refLogprobs]] as const)
+    if (arr && arr.length !== n) throw new Error(`${where}: ${k} has ${arr.length} entries for ${n} response tokens`);
+  for (const id of [...e.context, ...e.response])
+    if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new Error(`${where}: token id ${id} outside the vocabulary (0..${cfg.vocabSize - 1})`);
+}
+
+// ---- the trainer -------------------------------------------------------------------------
+
+export interface TrainerOptions {
+  dtype?: TrainDType;
+  spec: LoraSpec;
+  /** Starting adapter (PEFT init or a loaded version). */
+  adapter: Adapter;
+  objective?: ObjectiveConfig;
+  optimizer?: Partial<AdamWConfig>;
+  /** Write every applied step as a new version here (optional). */
+  store?: AdapterStore;
+  /** Also train the base weights (full fine-tuning; tiny models only). */
+  trainBase?: boolean;
+  intraOpThreads?: number;
+}
+
+export interface TrainStepResult {
+  report: StepReport;
+  /** Batch token-mean loss before the update. */
+  loss: number;
+  clipFraction: number;
+  tokens: number;
+  /** Adapter version written (when a store is set and the step applied). */
+  version?: number;
+}
+
+type FloatArray = Float32Array | Float64Array;
+
+export class Trainer {
+  readonly params = new Map<string, FloatArray>();
+  readonly optimizer: AdamW;
+  private constructor(
+    readonly cfg: ModelConfig,
+    readonly graph: TrainGraph,
+    readonly session: ort.InferenceSession,
+    readonly opts: TrainerOptions,
+    readonly dtype: TrainDType,
+    weights: WeightSet,
+  ) {
+    for (const p of graph.params) {
+      const Arr = p.dtype === 'float64' ? Float64Array : Float32Array;
+      const lora = opts.adapter.tensors.get(p.name);
+      const values = lora ?? readTensorF64(weights.tensors.get(p.name)!);
+      this.params.set(p.name, Arr.from(values));
+    }
+    this.optimizer = new AdamW(this.params, opts.optimizer);
+  }
+
+  static async create(cfg: ModelConfig, weights: WeightSet, opts: TrainerOptions): Promise<Trainer> {
+    const dtype = opts.dtype ?? 'float32';
+    const tg = buildTrainGraph(cfg, weights, { dtype, lora: opts.spec, trainBase: opts.trainBase, objective: opts.objective });
+    const bytes = tg.graph.encode();
+    const model = weights.mode === 'external' ? writeModelFile(weights.modelFileDir!, 'train', bytes) : bytes;
+    // float64: ORT's extended fusions turn x·sigmoid(x) into a float-only kernel (see model/session.ts).
+    const so: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all',
+      ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+    };
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
+    return new Trainer(cfg, tg, session, opts, dtype, weights);
+  }
+
+  /** The current LoRA values as an Adapter (float32, PEFT names). */
+  adapter(): Adapter {
+    const tensors = new Map<string, Float32Array>();
+    for (const t of loraTensors(this.cfg, this.opts.spec)) tensors.set(t.name, Float32Array.from(this.params.get(t.name)!));
+    return { spec: this.opts.spec, tensors, baseModel: this.opts.adapter.baseModel };
+  }
+
+  /** Feeds for one episode; `norm` is the batch's masked-token count. */
+  feeds(e: TrainEpisode, norm: number): Record<string, ort.Tensor> {
+    const all = [...e.context, ...e.response];
+    const inputIds = all.slice(0, -1);
+    const T = inputIds.length, N = e.response.length;
+    const i64 = (xs: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), dims);
+    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
+    const f = (xs: ArrayLike<number>, dims: number[]) => new ort.Tensor(this.dtype, F.from(xs), dims);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: i64(inputIds, [1, T]),
+      position_ids: i64(inputIds.map((_, t) => t), [1, T]),
+      [TRAIN_IO.responsePositions]: i64(e.response.map((_, k) => e.context.length - 1 + k), [N]),
+      [TRAIN_IO.responseTargets]: i64(e.response, [N]),
+      [TRAIN_IO.lossMask]: f(new F(N).fill(1), [N]),
+      [OBJECTIVE_INPUTS.behaviourLogprobs]: f(e.behaviourLogprobs, [N]),
+      [OBJECTIVE_INPUTS.advantages]: f(e.advantages, [N]),
+      [OBJECTIVE_INPUTS.lossNorm]: f([norm], []),
+    };
+    if ((this.opts.objective?.klBeta ?? 0) > 0) {
+      if (!e.refLogprobs) throw new Error('objective has klBeta > 0 but the episode has no refLogprobs');
+      feeds[OBJECTIVE_INPUTS.refLogprobs] = f(e.refLogprobs, [N]);
+    }
+    for (const p of this.graph.params) feeds[p.name] = new ort.Tensor(p.dtype, this.params.get(p.name)!, p.shape);
+    return feeds;
+  }
+
+  /** Loss, gradients and token log-probs of a batch at the current parameters (no update). */
+  async evaluate(batch: TrainEpisode[]): Promise<{ loss: number; clipFraction: number; tokens: number; grads: GradAccumulator; logprobs: number[][] }> {
+    batch.forEach((e, i) => checkEpisode(e, i, this.cfg));
+    const tokens = batch.reduce((s, e) => s + e.response.length, 0);
+    const acc = new GradAccumulator(new Map(this.graph.params.map((p) => [p.name, this.params.get(p.name)!.length])));
+    let clip = 0;
+    const logprobs: number[][] = [];
+    for (const e of batch) {
+      const out = await this.session.run(this.feeds(e, tokens));
+      const grads = new Map(this.graph.params.map((p) => [p.name, out[TRAIN_IO.grad(p.name)].data as FloatArray]));
+      acc.add(grads, Number(out[TRAIN_IO.loss].data[0]));
+      clip += Number(out[TRAIN_IO.clipFraction].data[0]);
+      logprobs.push(Array.from(out[TRAIN_IO.tokenLogprobs].data as FloatArray));
+    }
+    return { loss: acc.nonFinite ? NaN : acc.loss, clipFraction: clip, tokens, grads: acc, logprobs };
+  }
+
+  /** One optimizer step on a batch; writes a new adapter version when a store is set. */
+  async step(batch: TrainEpisode[]): Promise<TrainStepResult> {
+    const ev = await this.evaluate(batch);
+    const report = this.optimizer.apply(ev.grads.sum, ev.loss);
+    const res: TrainStepResult = { report, loss: ev.loss, clipFraction: ev.clipFraction, tokens: ev.tokens };
+    if (report.applied && this.opts.store) res.version = this.opts.store.write(this.adapter(), this.cfg, { optimizer_step: String(report.step) });
+    return res;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

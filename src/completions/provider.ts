@@ -1,0 +1,159 @@
+// Inline completion provider (stable API): asks the trainer's serving loop for a FIM suggestion
+// (serve/complete) after an adaptive debounce, drops stale requests, caches per context, never
+// re-shows a suggestion just rejected at the same spot, and skips excluded, huge and non-file
+// documents. Each item carries its episode id and a command that records acceptance.
+// Never throws into VS Code: failures are logged once per distinct reason and answer nothing.
+import { randomUUID } from 'node:crypto';
+import * as vscode from 'vscode';
+import { serve, type episodes } from '../../protocol';
+import { AdaptiveDebounce, DEFAULT_DEBOUNCE } from '../common/debounce';
+import type { EpisodeSink } from '../signals/episodeSink';
+import { isExcluded, readCompletionSettings, relPathOf, type CompletionSettings } from '../signals/settings';
+import type { SignalsTracker } from '../signals/tracker';
+import type { TrainerClient } from '../trainer/client';
+
+export const ACCEPT_COMMAND = 'hindsight.acceptedSuggestion';
+
+export interface ProviderStats {
+  requests: number;
+  served: number;
+  cacheHits: number;
+  continuations: number;
+  suppressedRejected: number;
+  skipped: Record<string, number>;
+}
+
+export class HindsightInlineProvider implements vscode.InlineCompletionItemProvider {
+  private settings: CompletionSettings = readCompletionSettings();
+  private readonly debounce = new AdaptiveDebounce({ ...DEFAULT_DEBOUNCE, baseMs: this.settings.debounceMs });
+  private readonly cache = new Map<string, serve.CompleteResult>();
+  private readonly reported = new Set<string>();
+  private generation = 0;
+  readonly stats: ProviderStats = { requests: 0, served: 0, cacheHits: 0, continuations: 0, suppressedRejected: 0, skipped: {} };
+
+  constructor(
+    private readonly client: TrainerClient,
+    private readonly tracker: SignalsTracker,
+    private readonly sink: EpisodeSink,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  reloadSettings(): void {
+    this.settings = readCompletionSettings();
+    this.debounce.setBase(this.settings.debounceMs);
+    this.cache.clear();
+  }
+
+  setTraining(training: boolean): void {
+    this.debounce.setTraining(training);
+  }
+
+  async provideInlineCompletionItems(
+    doc: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[] | undefined> {
+    try {
+      return await this.provide(doc, position, context, token);
+    } catch (err) {
+      this.reportOnce(`inline completion failed: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
+  private skip(reason: string): undefined {
+    this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + 1;
+    return undefined;
+  }
+
+  private async provide(doc: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, token: vscode.CancellationToken) {
+    const s = this.settings;
+    if (!s.enabled) return this.skip('disabled');
+    if (!this.client.isReady) return this.skip('trainer not running');
+    if (isExcluded(doc, s)) return this.skip('excluded');
+    const offset = doc.offsetAt(position);
+    const size = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    if (size > s.maxFileChars) return this.skip('file too large');
+
+    // The developer is typing what we suggested: offer the rest of it under the same episode.
+    const uri = doc.uri.toString();
+    const cont = this.tracker.lifecycle.continuationOf(uri, offset);
+    if (cont && cont.rest.length > 0) {
+      this.stats.continuations++;
+      this.tracker.shown(cont.id, doc, position, cont.rest);
+      return [this.item(cont.id, cont.rest, position)];
+    }
+
+    const text = doc.getText();
+    const prefix = text.slice(Math.max(0, offset - s.prefixChars), offset);
+    const suffix = text.slice(offset, offset + s.suffixChars);
+    const lineText = doc.lineAt(position.line).text;
+    const linePrefix = lineText.slice(0, position.character);
+    const mode: 'line' | 'block' = lineText.slice(position.character).trim() === '' && linePrefix.trim() === '' ? 'block' : 'line';
+    const key = `${uri}|${mode}|${prefix.slice(-1500)}|${suffix.slice(0, 300)}`;
+
+    let result = this.cache.get(key);
+    if (result) this.stats.cacheHits++;
+    else {
+      // Debounce automatic triggers; a newer request makes this one stale.
+      const gen = ++this.generation;
+      if (context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
+        await new Promise((r) => setTimeout(r, this.debounce.delayMs()));
+        if (token.isCancellationRequested || gen !== this.generation) return this.skip('stale');
+      }
+      this.stats.requests++;
+      const started = Date.now();
+      result = await this.client.sendRequest(serve.complete, { uri, languageId: doc.languageId, prefix, suffix, mode, maxTokens: s.maxTokens }, token);
+      this.debounce.observeLatency(Date.now() - started);
+      if (token.isCancellationRequested || gen !== this.generation) return this.skip('stale');
+      if (result.kind !== 'success' || result.text.length === 0) {
+        if (result.kind === 'unavailable' || result.kind === 'failed') this.reportOnce(`no suggestion: ${result.kind}${result.reason ? ` (${result.reason})` : ''}`);
+        return this.skip(result.kind);
+      }
+      this.cache.set(key, result);
+      if (this.cache.size > 200) this.cache.delete(this.cache.keys().next().value!);
+    }
+
+    const now = Date.now();
+    if (this.tracker.rejections.isRejected(uri, position.line, linePrefix, result.text, now)) {
+      this.stats.suppressedRejected++;
+      return this.skip('just rejected here');
+    }
+
+    const id = randomUUID();
+    const episode: episodes.Episode = {
+      id,
+      createdAt: now,
+      uri,
+      relPath: relPathOf(doc.uri),
+      languageId: doc.languageId,
+      offset,
+      line: position.line,
+      // Exactly the prompt text the suggestion came from, so promptTokenIds match it.
+      prefixExcerpt: prefix,
+      suffixExcerpt: suffix,
+      suggestion: result.text,
+      tokenIds: result.tokenIds,
+      logprobs: result.logprobs,
+      promptTokenIds: result.promptTokenIds,
+      adapterVersion: result.adapterVersion,
+      model: result.model,
+      mode,
+    };
+    void this.sink.append(episode);
+    this.tracker.shown(id, doc, position, result.text, now);
+    this.stats.served++;
+    return [this.item(id, result.text, position)];
+  }
+
+  private item(id: string, text: string, position: vscode.Position): vscode.InlineCompletionItem {
+    return new vscode.InlineCompletionItem(text, new vscode.Range(position, position), { command: ACCEPT_COMMAND, title: 'Hindsight: record acceptance', arguments: [id] });
+  }
+
+  private reportOnce(message: string): void {
+    if (this.reported.has(message)) return;
+    this.reported.add(message);
+    this.log.warn(`Hindsight: ${message}`);
+  }
+}

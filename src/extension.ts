@@ -1,0 +1,124 @@
+// Hindsight's entry point: wires the opt-in, the trainer process, the status bar, the status view
+// and the commands, and nothing more. Areas (completions, signals, training) get the trainer
+// client and the opt-in state from here and register their own providers and commands.
+import * as vscode from 'vscode';
+import { lifecycle, type webview } from '../protocol';
+import { registerPlaceholderCommands } from './commands';
+import { StatusView } from './dashboard/statusView';
+import { WorkspaceOptIn, type ConsentPrompt, type EnableOutcome } from './optin/workspaceOptIn';
+import { present, type HindsightView } from './status/presentation';
+import { HindsightStatusBar } from './status/statusBar';
+import { TrainerClient, type TrainerSnapshot } from './trainer/client';
+
+/** What activate() returns: read-only state for other extensions and the extension-host tests. */
+export interface HindsightApi {
+  state(): HindsightView & { statusBar: { label: string; text: string; tooltip: string } };
+  /** Asks the running trainer for its status (rejects when it is not running). */
+  trainerStatus(): Promise<lifecycle.StatusResult>;
+  onDidChangeState: vscode.Event<void>;
+  /** Test seams; not for other extensions. */
+  testing: {
+    setConsentPrompt(prompt: ConsentPrompt): void;
+  };
+}
+
+export function activate(context: vscode.ExtensionContext): HindsightApi {
+  const log = vscode.window.createOutputChannel('Hindsight', { log: true });
+  const optIn = new WorkspaceOptIn(context);
+  const statusBar = new HindsightStatusBar();
+  const statusView = new StatusView(context.extensionUri, (command) => void vscode.commands.executeCommand(command));
+  const changed = new vscode.EventEmitter<void>();
+  const setting = () => vscode.workspace.getConfiguration('hindsight');
+
+  const trainer = new TrainerClient({
+    serverPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath,
+    log,
+    initializeParams: () => ({
+      storageDir: context.storageUri?.fsPath ?? '',
+      recordingEnabled: optIn.enabled,
+      modelPath: setting().get<string>('model.path', ''),
+      clientVersion: String(context.extension.packageJSON.version),
+    }),
+  });
+  running = trainer;
+  context.subscriptions.push(log, optIn, statusBar, statusView, changed, trainer);
+
+  const view = (): HindsightView => ({ enabled: optIn.enabled, trusted: vscode.workspace.isTrusted, trainer: trainer.snapshot });
+  const refresh = () => {
+    const v = view();
+    statusBar.update(v);
+    statusView.update(statusModel(v, trainer.snapshot, context.storageUri?.fsPath ?? ''));
+    changed.fire();
+  };
+
+  // The trainer runs only while the workspace is enabled (opted in and trusted).
+  const sync = async () => {
+    if (optIn.enabled) await trainer.start();
+    else await trainer.stop();
+  };
+
+  context.subscriptions.push(
+    trainer.onDidChangeState(refresh),
+    optIn.onDidChange(() => void sync().finally(refresh)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => optIn.trustChanged()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('hindsight.model.path') && trainer.isReady) {
+        void trainer.sendRequest(lifecycle.configure, { modelPath: setting().get<string>('model.path', '') }).catch((err) => log.error(`configure failed: ${err}`));
+      }
+    }),
+    vscode.commands.registerCommand('hindsight.enableWorkspace', async (): Promise<EnableOutcome> => {
+      const outcome = await optIn.enable();
+      if (outcome.enabled && !outcome.already) void vscode.window.showInformationMessage('Hindsight is on for this workspace.');
+      if (outcome.enabled && outcome.already) void vscode.window.showInformationMessage('Hindsight is already on for this workspace.');
+      return outcome;
+    }),
+    vscode.commands.registerCommand('hindsight.disableWorkspace', async () => {
+      await optIn.disable();
+      void vscode.window.showInformationMessage('Hindsight is off for this workspace. Recorded data stays until you run "Hindsight: Forget this workspace\'s data".');
+    }),
+    vscode.commands.registerCommand('hindsight.showStatus', () => statusView.show()),
+    vscode.commands.registerCommand('hindsight.showLogs', () => log.show()),
+    ...registerPlaceholderCommands(),
+  );
+
+  refresh();
+  void sync().finally(refresh);
+  log.info(`Hindsight ${context.extension.packageJSON.version} activated; workspace ${optIn.enabled ? 'enabled' : 'off'}${vscode.workspace.isTrusted ? '' : ' (untrusted)'}`);
+
+  return {
+    state: () => {
+      const v = view();
+      const p = statusBar.presentation ?? present(v);
+      return { ...v, statusBar: { label: p.label, text: p.text, tooltip: p.tooltip } };
+    },
+    trainerStatus: () => trainer.sendRequest(lifecycle.status),
+    onDidChangeState: changed.event,
+    testing: {
+      setConsentPrompt: (prompt) => (optIn.consentPrompt = prompt),
+    },
+  };
+}
+
+let running: TrainerClient | undefined;
+
+/** Awaited by VS Code: the trainer gets its shutdown request (flush stores) before the host exits. */
+export async function deactivate(): Promise<void> {
+  await running?.stop();
+  running = undefined;
+}
+
+function statusModel(v: HindsightView, t: TrainerSnapshot, storagePath: string): webview.StatusModel {
+  const p = present(v);
+  return {
+    label: p.label,
+    summary: p.tooltip,
+    enabled: v.enabled,
+    trusted: v.trusted,
+    trainerPid: t.pid && (t.state === 'ready' || t.state === 'training' || t.state === 'error') ? t.pid : undefined,
+    restarts: t.restarts,
+    modelPath: t.server?.modelPath ?? '',
+    adapterVersion: t.server?.adapterVersion ?? 0,
+    storagePath,
+    detail: t.detail,
+  };
+}

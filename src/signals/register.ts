@@ -1,0 +1,144 @@
+// Wires the inline provider and every editor signal to VS Code and the trainer, and registers the
+// commands this area owns: the accept hook, "Correct this…", "Forget this workspace's data" and
+// "Export episodes". Returns a small API (queries, counts, flush) for the status view and tests.
+import * as vscode from 'vscode';
+import { episodes } from '../../protocol';
+import { ACCEPT_COMMAND, HindsightInlineProvider } from '../completions/provider';
+import { CommitWatcher } from './commits';
+import { correctThis, type CorrectThisArgs } from './correctThis';
+import { watchDiagnostics } from './diagnostics';
+import { EpisodeSink } from './episodeSink';
+import { attribute, watchOutcomes } from './outcomes';
+import { readCompletionSettings, readSignalsConfig } from './settings';
+import { SignalsTracker } from './tracker';
+import type { TrainerClient } from '../trainer/client';
+
+export interface SignalsApi {
+  query(params: episodes.QueryParams): Promise<episodes.QueryResult>;
+  counts(): Promise<episodes.CountsResult>;
+  /** Waits until every episode/event sent so far is acknowledged by the store. */
+  flush(): Promise<void>;
+  /** Latest counts pushed by the store (undefined until the first push or query). */
+  lastCounts(): episodes.CountsResult | undefined;
+  onDidChangeCounts: vscode.Event<episodes.CountsResult>;
+  tracker: SignalsTracker;
+  provider: HindsightInlineProvider;
+  commits: CommitWatcher;
+  /** Feeds a test/build outcome as if observed (used by tests of the attribution path). */
+  attributeOutcome: typeof attribute;
+}
+
+export function registerCompletionsAndSignals(context: vscode.ExtensionContext, client: TrainerClient, log: vscode.LogOutputChannel): SignalsApi {
+  const sink = new EpisodeSink(client, log);
+  const tracker = new SignalsTracker(readSignalsConfig(), sink, log, readCompletionSettings().rejectionMemoryMs);
+  const provider = new HindsightInlineProvider(client, tracker, sink, log);
+  const commits = new CommitWatcher(tracker, log);
+  const countsEmitter = new vscode.EventEmitter<episodes.CountsResult>();
+  let latest: episodes.CountsResult | undefined;
+  const setCounts = (c: episodes.CountsResult) => {
+    latest = c;
+    countsEmitter.fire(c);
+  };
+
+  const sendStorageBudget = () => {
+    if (!client.isReady) return;
+    const maxMB = vscode.workspace.getConfiguration('hindsight').get<number>('storage.maxMB', 200);
+    void client.sendRequest(episodes.settings, { maxMB }).then(setCounts, (err) => log.warn(`Hindsight: storage settings not applied: ${err}`));
+  };
+
+  context.subscriptions.push(
+    tracker,
+    commits,
+    countsEmitter,
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
+    watchDiagnostics(tracker),
+    watchOutcomes(tracker, log),
+    client.onNotification(episodes.countsChanged, setCounts),
+    client.onDidStart(sendStorageBudget),
+    client.onDidChangeState((s) => provider.setTraining(s.state === 'training')),
+    tracker.onDecision((d) => {
+      if (d.event.type === 'accepted') void commits.check();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('hindsight.signals') || e.affectsConfiguration('hindsight.completions') || e.affectsConfiguration('hindsight.languages') || e.affectsConfiguration('hindsight.exclude') || e.affectsConfiguration('hindsight.inlineSuggestions')) {
+        tracker.setConfig(readSignalsConfig());
+        provider.reloadSettings();
+        commits.reschedule();
+      }
+      if (e.affectsConfiguration('hindsight.storage.maxMB')) sendStorageBudget();
+    }),
+    vscode.commands.registerCommand(ACCEPT_COMMAND, (id: string) => tracker.accepted(id)),
+    vscode.commands.registerCommand('hindsight.correctThis', (args?: CorrectThisArgs) => correctThis(tracker, sink, args)),
+    vscode.commands.registerCommand('hindsight.forgetWorkspaceData', (args?: { confirm?: boolean }) => forget(context, client, args?.confirm, setCounts)),
+    vscode.commands.registerCommand('hindsight.exportEpisodes', (args?: { path?: string }) => exportEpisodes(context, client, args?.path)),
+  );
+
+  return {
+    query: (p) => client.sendRequest(episodes.query, p),
+    counts: async () => {
+      const c = await client.sendRequest(episodes.counts);
+      setCounts(c);
+      return c;
+    },
+    flush: () => sink.flush(),
+    lastCounts: () => latest,
+    onDidChangeCounts: countsEmitter.event,
+    tracker,
+    provider,
+    commits,
+    attributeOutcome: attribute,
+  };
+}
+
+async function forget(context: vscode.ExtensionContext, client: TrainerClient, confirmed: boolean | undefined, setCounts: (c: episodes.CountsResult) => void) {
+  const where = context.storageUri ? vscode.Uri.joinPath(context.storageUri, 'episodes') : undefined;
+  if (!where) {
+    const message = 'Hindsight: no folder is open, so there is no workspace data to forget.';
+    void vscode.window.showInformationMessage(message);
+    return { deleted: false, message };
+  }
+  if (!confirmed) {
+    const pick = await vscode.window.showWarningMessage(
+      `Delete every recorded Hindsight episode of this workspace (${where.fsPath})? This cannot be undone.`,
+      { modal: true },
+      'Delete',
+    );
+    if (pick !== 'Delete') return { deleted: false, message: 'Cancelled; nothing was deleted.' };
+  }
+  let message: string;
+  if (client.isReady) {
+    // The trainer holds the log open: it deletes it and starts an empty one.
+    const r = await client.sendRequest(episodes.forget);
+    message = `Hindsight: deleted ${r.deletedEpisodes} episode(s) (${r.deletedBytes} bytes) from ${where.fsPath}.`;
+    void client.sendRequest(episodes.counts).then(setCounts, () => undefined);
+  } else {
+    try {
+      await vscode.workspace.fs.delete(where, { recursive: true, useTrash: false });
+      message = `Hindsight: deleted the episode folder ${where.fsPath}.`;
+    } catch (err) {
+      if (err instanceof vscode.FileSystemError && err.code === 'FileNotFound') message = 'Hindsight: nothing was recorded for this workspace; nothing to delete.';
+      else throw err;
+    }
+  }
+  void vscode.window.showInformationMessage(message);
+  return { deleted: true, message };
+}
+
+async function exportEpisodes(context: vscode.ExtensionContext, client: TrainerClient, path?: string) {
+  if (!client.isReady) {
+    const message = 'Hindsight: turn Hindsight on for this workspace to export its episodes (the trainer reads the store).';
+    void vscode.window.showWarningMessage(message);
+    return { exported: false, message };
+  }
+  let target = path;
+  if (!target) {
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? context.globalStorageUri;
+    const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(base, 'hindsight-episodes.jsonl'), filters: { 'JSON Lines': ['jsonl'] } });
+    if (!uri) return { exported: false, message: 'Cancelled.' };
+    target = uri.fsPath;
+  }
+  const r = await client.sendRequest(episodes.exportJsonl, { path: target });
+  const message = `Hindsight: exported ${r.episodes} episode(s) to ${r.path}.`;
+  void vscode.window.showInformationMessage(message);
+  return { exported: true, path: r.path, episodes: r.episodes, message };
+}

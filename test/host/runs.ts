@@ -1,0 +1,50 @@
+// The extension-host test runs. Each run is one code-server instance with its own workspace, user
+// settings and trust, running the listed suites (test/host/suites/<name>.test.ts) in one host.
+// To add suites that need their own setup (short timing constants, a git workspace), add a row.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyDemoWorkspace } from '../../scripts/lib/codeServer';
+
+export interface HostRun {
+  name: string;
+  /** Suite file names without .test.ts. */
+  suites: string[];
+  /** Creates the workspace folder inside `dir` (an empty temp folder) and returns its path. */
+  workspace?: (dir: string) => string;
+  /** User settings for this run (merged over the harness defaults). */
+  settings?: Record<string, unknown>;
+  /** false: the folder opens untrusted (no --disable-workspace-trust). Default true. */
+  trusted?: boolean;
+  /** Whole-run limit in ms (code-server start to codeAutomationExit). Default 180 s. */
+  timeoutMs?: number;
+}
+
+/** The demo workspace (demo/) as a git repository with one commit, for signals that watch commits. */
+export function gitDemoWorkspace(dir: string): string {
+  const ws = copyDemoWorkspace(path.join(dir, 'workspace'));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ws, stdio: 'ignore', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+  git('init', '-q', '-b', 'main');
+  git('-c', 'user.name=Hindsight Test', '-c', 'user.email=test@hindsight.invalid', 'add', '-A');
+  git('-c', 'user.name=Hindsight Test', '-c', 'user.email=test@hindsight.invalid', 'commit', '-q', '-m', 'demo');
+  return ws;
+}
+
+export function demoWorkspace(dir: string): string {
+  return copyDemoWorkspace(path.join(dir, 'workspace'));
+}
+
+export const runs: HostRun[] = [
+  { name: 'foundation', suites: ['activation', 'commands', 'optin', 'restart'] },
+  { name: 'untrusted', suites: ['untrusted'], trusted: false },
+];
+
+/** Suites present on disk that no run lists (reported, so a new suite is not silently skipped). */
+export function unlistedSuites(suitesDir: string): string[] {
+  const listed = new Set(runs.flatMap((r) => r.suites));
+  return fs
+    .readdirSync(suitesDir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => f.slice(0, -'.test.ts'.length))
+    .filter((s) => !listed.has(s));
+}
