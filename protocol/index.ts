@@ -4,5 +4,6 @@
 export * from './errors';
 export * as lifecycle from './lifecycle';
 export * as serve from './serve';
+export * as download from './download';
 export * as episodes from './episodes';
 export * as webview from './webview';

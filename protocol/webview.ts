@@ -13,6 +13,8 @@ export interface StatusModel {
   adapterVersion: number;
   storagePath: string;
   detail?: string;
+  /** Recorded episodes by outcome (from episodes/counts); absent while the trainer is not running. */
+  episodes?: import('./episodes').CountsResult;
 }
 
 export type ToWebview = { type: 'status'; status: StatusModel };

@@ -16,5 +16,6 @@ const run = (cmd, args) => {
 };
 run(process.execPath, ['scripts/build.mjs', '--production']);
 // linux-x64: the only onnxruntime binaries the package carries (DESIGN.md §3: one VSIX per platform).
-run(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--target', 'linux-x64', '--allow-missing-repository', '--out', out]);
+// --no-rewrite-relative-links: README links to repository files; with no public repository URL they stay relative.
+run(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--target', 'linux-x64', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out]);
 console.log(`[package] ${out}: ${(fs.statSync(out).size / 1e6).toFixed(1)} MB`);

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { codeServerCli, copyDemoWorkspace, isolatedEnv, repoRoot, startCodeServer } from './lib/codeServer';
+import { codeServerCli, copyDemoWorkspace, initGitRepo, isolatedEnv, repoRoot, startCodeServer } from './lib/codeServer';
 
 async function main() {
   const state = path.join(repoRoot, '.tmp', 'start');
@@ -13,7 +13,7 @@ async function main() {
   const vsix = path.join(repoRoot, 'hindsight.vsix');
   const port = Number(process.env.PORT ?? 8080);
   fs.mkdirSync(state, { recursive: true });
-  if (!fs.existsSync(workspace)) copyDemoWorkspace(workspace);
+  if (!fs.existsSync(workspace)) initGitRepo(copyDemoWorkspace(workspace));
 
   // A small generated model (random weights in the Qwen2 layout) so the trainer has something to load.
   const model = path.join(state, 'model-tiny');

@@ -1,7 +1,7 @@
 // `npm start`: installs what is missing (scripts/install-deps.sh), builds and packages the .vsix,
 // then hands over to scripts/start-server.ts, which serves VS Code (code-server) on 127.0.0.1 with
 // the extension installed and the demo workspace open. Plain Node so it runs before tsx exists.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ if (need.some((p) => !fs.existsSync(path.join(root, p)))) {
   run('bash', ['scripts/install-deps.sh']);
 }
 run(process.execPath, ['scripts/package.mjs', '--out', path.join(root, 'hindsight.vsix')]);
-// Replace this process's work with the server; it stops on Ctrl+C.
-const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start-server.ts', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-process.exit(r.status ?? 0);
+// The server runs until Ctrl+C; a SIGTERM sent to this process is passed on so nothing is left behind.
+const server = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-server.ts', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => server.kill(sig));
+server.on('exit', (code) => process.exit(code ?? 0));

@@ -6,6 +6,9 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter } fro
 import { createServerContext } from './context';
 import { registerLifecycleHandlers } from './lifecycle/handlers';
 import { registerEpisodesHandlers } from './episodes/handlers';
+import { registerServeHandlers } from './serve/handlers';
+import { registerDownloadHandlers } from './download/handlers';
+import { registerCompletionFixture } from './testing/completionFixture';
 
 const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(frameStream));
 const control = createServerContext(connection);
@@ -20,6 +23,10 @@ function exit(code: number) {
 // ---- handlers, one line per area ---------------------------------------------------------------
 registerLifecycleHandlers(connection, control, exit);
 registerEpisodesHandlers(connection, ctx);
+registerServeHandlers(connection, ctx);
+registerDownloadHandlers(connection, ctx);
+// TEST DOUBLE: only when HINDSIGHT_TEST_COMPLETION_FIXTURE is set and no model is configured.
+registerCompletionFixture(connection, ctx);
 
 // ---- process wiring ----------------------------------------------------------------------------
 process.on('uncaughtException', (err) => ctx.log('error', `uncaught: ${err.stack ?? err.message}`));

@@ -5,9 +5,7 @@ import * as vscode from 'vscode';
 
 /** Commands declared in package.json whose features are not built yet, with their user-facing names. */
 export const placeholders: Record<string, string> = {
-  'hindsight.correctThis': '"Correct this"',
   'hindsight.rollbackAdapter': 'Rolling back the adapter',
-  'hindsight.forgetWorkspaceData': "Forgetting this workspace's data",
 };
 
 export function registerPlaceholderCommands(): vscode.Disposable[] {

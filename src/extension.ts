@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { lifecycle, type webview } from '../protocol';
 import { registerPlaceholderCommands } from './commands';
+import { registerCompletionsAndSignals, type SignalsApi } from './signals/register';
 import { StatusView } from './dashboard/statusView';
 import { WorkspaceOptIn, type ConsentPrompt, type EnableOutcome } from './optin/workspaceOptIn';
 import { present, type HindsightView } from './status/presentation';
@@ -16,6 +17,8 @@ export interface HindsightApi {
   /** Asks the running trainer for its status (rejects when it is not running). */
   trainerStatus(): Promise<lifecycle.StatusResult>;
   onDidChangeState: vscode.Event<void>;
+  /** Episodes and editor signals: queries, counts by outcome, flush (src/signals/register.ts). */
+  signals: SignalsApi;
   /** Test seams; not for other extensions. */
   testing: {
     setConsentPrompt(prompt: ConsentPrompt): void;
@@ -42,12 +45,13 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
   });
   running = trainer;
   context.subscriptions.push(log, optIn, statusBar, statusView, changed, trainer);
+  const signals = registerCompletionsAndSignals(context, trainer, log);
 
   const view = (): HindsightView => ({ enabled: optIn.enabled, trusted: vscode.workspace.isTrusted, trainer: trainer.snapshot });
   const refresh = () => {
     const v = view();
     statusBar.update(v);
-    statusView.update(statusModel(v, trainer.snapshot, context.storageUri?.fsPath ?? ''));
+    statusView.update({ ...statusModel(v, trainer.snapshot, context.storageUri?.fsPath ?? ''), ...(trainer.isReady && signals.lastCounts() ? { episodes: signals.lastCounts() } : {}) });
     changed.fire();
   };
 
@@ -59,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
 
   context.subscriptions.push(
     trainer.onDidChangeState(refresh),
+    signals.onDidChangeCounts(refresh),
+    trainer.onDidStart(() => void signals.counts().catch(() => undefined)),
     optIn.onDidChange(() => void sync().finally(refresh)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => optIn.trustChanged()),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -93,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     },
     trainerStatus: () => trainer.sendRequest(lifecycle.status),
     onDidChangeState: changed.event,
+    signals,
     testing: {
       setConsentPrompt: (prompt) => (optIn.consentPrompt = prompt),
     },

@@ -40,6 +40,17 @@ function render(s: webview.StatusModel) {
     row('Adapter version', s.adapterVersion === 0 ? 'base model' : String(s.adapterVersion)),
     row('Data folder', s.storagePath || '(no folder open)'),
   );
+  if (s.episodes) {
+    const c = s.episodes.counts;
+    const o = c.byOutcome;
+    table.append(
+      row('Episodes', `${c.total} (${c.open} open, ${c.complete} complete)${s.episodes.recordingEnabled ? '' : ' — recording off'}`),
+      row('By outcome', `accepted ${o.accepted}, partly accepted ${o.partial}, rejected ${o.rejected}, not shown ${o.notShown}, pending ${o.pending}`),
+      row('After acceptance', `kept ${c.bySurvival.unchanged}, edited ${c.bySurvival.edited}, deleted ${c.bySurvival.deleted}; with diagnostics ${c.withDiagnostics}, tests passed ${c.testPass} / failed ${c.testFail}, committed ${c.committed}, corrected ${c.corrected}`),
+      row('Episode storage', `${(s.episodes.bytes / 1048576).toFixed(1)} of ${(s.episodes.maxBytes / 1048576).toFixed(0)} MB`),
+    );
+    if (s.episodes.replayIssues.length) table.append(row('Log repairs', s.episodes.replayIssues.join('; ')));
+  }
   if (s.detail) table.append(row('Detail', s.detail));
   const actions = document.createElement('div');
   actions.className = 'actions';

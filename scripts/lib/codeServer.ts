@@ -2,7 +2,7 @@
 // folder, user settings written into its user-data-dir; and Debian's chromium driven by
 // playwright-core. Shared by the extension-host tests, the UI tests and `npm start`.
 // Leaves out: what runs inside (test/host/run.ts, test/ui/*, scripts/start-server.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,6 +22,7 @@ export const baseUserSettings: Record<string, unknown> = {
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,
   'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
   'security.workspace.trust.enabled': false,
   'chat.commandCenter.enabled': false,
   'workbench.welcomePage.walkthroughs.openOnInstall': false,
@@ -128,8 +129,9 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     '--extensions-dir', extensionsDir,
     ...(trusted ? ['--disable-workspace-trust'] : []),
   ];
-  // Same process group as us: whoever kills our group kills code-server and its extension host.
-  const child: ChildProcess = spawn(process.execPath, [codeServerEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so stop() ends code-server, its extension host and the trainer together.
+  // (If we are killed first, scripts/test.mjs sweeps up by the HINDSIGHT_TEST_RUN marker in env.)
+  const child: ChildProcess = spawn(process.execPath, [codeServerEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const collect = (d: Buffer) => {
     output += d;
@@ -157,12 +159,20 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     env,
     output: () => output,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(t);
-      }
+      const group = (signal: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          /* already gone */
+        }
+      };
+      group('SIGTERM');
+      const t = setTimeout(() => group('SIGKILL'), 3000);
+      if (child.exitCode === null) await exited;
+      clearTimeout(t);
+      // Children that ignored SIGTERM (extension host, trainer) go with the group.
+      await new Promise((r) => setTimeout(r, 200));
+      group('SIGKILL');
     },
   };
 }
@@ -199,6 +209,11 @@ export async function newPage(browser: Browser): Promise<Page> {
   return context.newPage();
 }
 
+/** Removes a test instance's folder (retrying while late writers finish). */
+export function removeRoot(root: string) {
+  fs.rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+}
+
 /** Makes a fresh temp folder for one test instance. */
 export function tempRoot(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `hindsight-${prefix}-`));
@@ -208,4 +223,18 @@ export function tempRoot(prefix: string): string {
 export function copyDemoWorkspace(dest: string): string {
   fs.cpSync(path.join(repoRoot, 'demo'), dest, { recursive: true });
   return dest;
+}
+
+/** Makes `dir` a git repository with everything in one commit (the commit signal needs a repository). */
+export function initGitRepo(dir: string): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=Hindsight Demo', '-c', 'user.email=demo@hindsight.invalid', ...args], {
+      cwd: dir,
+      stdio: 'ignore',
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'demo workspace');
+  return dir;
 }

@@ -22,6 +22,9 @@ export interface GradientOptions {
  */
 export function gradients(g: Graph, loss: Value, wrt: Value[], opts: GradientOptions = {}): Map<string, Value> {
   const nodes = g.nodes.slice(); // a snapshot: the backward ops appended below are not walked
+  const producers = new Map<string, (typeof nodes)[number]>();
+  for (const n of nodes) for (const o of n.outputs) producers.set(o, n);
+  const producer = (v: Value) => producers.get(v.name);
   // Forward sweep: which values depend on a trainable value (nodes are in topological order).
   const live = new Set(wrt.map((w) => w.name));
   const onPath: boolean[] = nodes.map((n) => {
@@ -59,7 +62,7 @@ export function gradients(g: Graph, loss: Value, wrt: Value[], opts: GradientOpt
         const x = node.inputs.map((i) => (i ? g.values.get(i) : undefined));
         const needs = node.inputs.map((i) => !!i && live.has(i));
         const y = node.outputs.map((o) => g.values.get(o)!);
-        const dx = g.scope(node.name, () => rule({ g, node, x, y, dy, needs }));
+        const dx = g.scope(node.name, () => rule({ g, node, x, y, dy, needs, producer }));
         dx.forEach((d, i) => {
           if (!needs[i]) return;
           if (!d) throw new Error(`autodiff: rule for '${node.opType}' gave no gradient for input ${i} ('${node.inputs[i]}') of '${node.name}'`);

@@ -17,6 +17,8 @@ export interface RuleArgs {
   dy: (Value | undefined)[];
   /** Which inputs need a gradient (lie on a path from a trainable value). */
   needs: boolean[];
+  /** The node that produced a value (undefined for inputs and initialisers). */
+  producer: (v: Value) => NodeProto | undefined;
 }
 /** Returns one gradient per input (undefined where not needed), each shaped like its input. */
 export type GradRule = (a: RuleArgs) => (Value | undefined)[];
@@ -45,8 +47,9 @@ export function zerosLike(g: Graph, x: Value): Value {
 
 /**
  * Sum `dy` (shaped like the broadcast result) back to the shape of `x`: leading axes that `x`
- * lacks are summed away, axes where `x` has a static 1 and `dy` does not are summed with
- * keepdims. A symbolic dim of `x` is taken as not broadcast (a symbolic size-1 dim is not used).
+ * lacks are summed away, then axes where `x` is 1 and `dy` is not are summed with keepdims.
+ * Decided from the inferred shapes when they tell (static 1s, equal symbols); when a dim of `x`
+ * is unknown or a different symbol, the axes are found at run time from Shape(x) and Shape(dy).
  */
 export function unbroadcast(g: Graph, dy: Value, x: Value): Value {
   const xs = x.shape, ds = dy.shape;
@@ -55,14 +58,32 @@ export function unbroadcast(g: Graph, dy: Value, x: Value): Value {
   if (lead < 0) throw new Error(`autodiff: gradient '${dy.name}' [${ds}] has lower rank than '${x.name}' [${xs}]`);
   let out = dy;
   if (lead > 0) out = g.reduceSum(out, Array.from({ length: lead }, (_, i) => i), false);
+  const unsure = xs.some((d, i) => typeof d !== 'number' && d !== ds[lead + i]);
+  if (unsure) {
+    // axes = nonzero(shape(x) == 1 and shape(dy) != 1); an empty list sums nothing
+    const one = g.constant([1]);
+    const bcast = g.op('And', [g.op('Equal', [g.shapeOf(x), one])[0], g.op('Not', [g.op('Equal', [g.shapeOf(out), one])[0]])[0]])[0];
+    const nz = g.op('NonZero', [bcast], {}, { out: [{ dtype: 'int64', shape: [1, '?'] }] })[0];
+    const axes = g.reshape(nz, [-1]);
+    return g.op('ReduceSum', [out, axes], { keepdims: 1, noop_with_empty_axes: 1 }, { out: [{ dtype: dy.dtype, shape: xs }] })[0];
+  }
   const ones = xs.flatMap((d, i) => (d === 1 && ds[lead + i] !== 1 ? [i] : []));
   if (ones.length) out = g.reduceSum(out, ones, true);
   return out;
 }
 
-/** Swap the last two axes. */
-function transposeLast(g: Graph, v: Value, op: string): Value {
+/**
+ * Swap the last two axes. When `v` is itself such a transpose (a Linear's `Wᵀ`), reuse its
+ * input instead of transposing twice, so no second copy of a frozen weight is materialised.
+ */
+function transposeLast(g: Graph, v: Value, op: string, producer?: RuleArgs['producer']): Value {
   const r = rankOf(v, op);
+  const src = producer?.(v);
+  if (src?.opType === 'Transpose') {
+    const perm = src.attrs.perm as number[] | undefined;
+    const swapsLast = perm && perm.length === r && perm.every((p, i) => (i < r - 2 ? p === i : p === (i === r - 2 ? r - 1 : r - 2)));
+    if (swapsLast) return g.values.get(src.inputs[0])!;
+  }
   const perm = Array.from({ length: r }, (_, i) => i);
   [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
   return g.transpose(v, perm);
@@ -118,7 +139,7 @@ export const RULES: Record<string, GradRule> = {
   },
 
   // y = a @ b (batched, broadcast): da = dy @ bᵀ, db = aᵀ @ dy (summed over broadcast batch axes)
-  MatMul: ({ g, node, x: [a0, b0], dy: [dy0], needs }) => {
+  MatMul: ({ g, node, x: [a0, b0], dy: [dy0], needs, producer }) => {
     const ra = rankOf(a0!, 'MatMul'), rb = rankOf(b0!, 'MatMul');
     // 1-D operands are promoted as numpy does: a [K] → [1,K], b [K] → [K,1]
     const a = ra === 1 ? g.unsqueeze(a0!, [0]) : a0!;
@@ -128,7 +149,7 @@ export const RULES: Record<string, GradRule> = {
     if (rb === 1) dy = g.unsqueeze(dy, [-1]);
     let da: Value | undefined, db: Value | undefined;
     if (needs[0]) {
-      da = unbroadcast(g, g.matmul(dy, transposeLast(g, b, node.opType)), a);
+      da = unbroadcast(g, g.matmul(dy, transposeLast(g, b, node.opType, producer)), a);
       if (ra === 1) da = shapedLike(g, 'Reshape', [da, shapeValue(g, a0!)], a0!);
     }
     if (needs[1]) {

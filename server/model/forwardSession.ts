@@ -23,6 +23,8 @@ export interface ForwardOptions {
   cacheDir?: string;
   /** 4-bit MatMulNBits base weights (CPU serving); 'none' keeps the stored precision. */
   quantize?: 'none' | 'q4';
+  /** Let idle ORT threads spin (default false for serving; see SessionOptions.spin). */
+  spin?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -77,7 +79,7 @@ export class ForwardSession {
     const g = buildServeGraph(folder.cfg, weights, dtype, lora);
     const bytes = g.encode({ '': 21, 'com.microsoft': 1 });
     const file = writeModelFile(dir, `serve-${dtype}-${opts.quantize ?? 'none'}-r${lora.rank}`, bytes);
-    const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, log: opts.log });
+    const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, log: opts.log });
     const loadMs = performance.now() - t0;
     opts.log?.('info', `model ${folder.name} loaded on ${provider} in ${loadMs.toFixed(0)} ms (${dtype}${opts.quantize === 'q4' ? ', 4-bit weights' : ''})`);
     return new ForwardSession(session, folder.cfg, lora, dtype, { loadMs, provider, modelFile: file });

@@ -3,7 +3,7 @@
 // (onnxruntime docs/ContribOperators.md, MatMulNBits). Applies to every projection and the LM head.
 import type { ModelConfig } from './config';
 import type { QuantizedWeight } from './decoder';
-import { readTensorF64, type TensorInfo } from './safetensors';
+import { readTensorF32, type TensorInfo } from './safetensors';
 import { checkpointTensors } from './folder';
 
 export const Q4_BLOCK = 32;
@@ -59,7 +59,7 @@ export function quantizeWeights(cfg: ModelConfig, tensors: Map<string, TensorInf
   if (cfg.tieWordEmbeddings) names.push('model.embed_tokens.weight');
   for (const name of names) {
     const t = tensors.get(name)!;
-    out.set(name, quantizeQ4(readTensorF64(t), t.shape[0], t.shape[1]));
+    out.set(name, quantizeQ4(readTensorF32(t), t.shape[0], t.shape[1]));
   }
   return out;
 }

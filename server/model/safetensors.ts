@@ -132,13 +132,26 @@ export function readTensorBytes(t: TensorInfo): Uint8Array {
 
 /** A tensor as float64 values (F32, F16, BF16, F64). */
 export function readTensorF64(t: TensorInfo): Float64Array {
-  return decodeFloats(readTensorBytes(t), t.dtype);
+  return decodeFloats(readTensorBytes(t), t.dtype) as Float64Array;
 }
 
-export function decodeFloats(bytes: Uint8Array, dtype: SafeDType): Float64Array {
+/** A tensor as float32 values (half the memory of readTensorF64, for big tensors). */
+export function readTensorF32(t: TensorInfo): Float32Array {
+  const bytes = readTensorBytes(t);
+  if (t.dtype === 'F32') return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (t.dtype === 'BF16') {
+    const src = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    const out = new Uint32Array(src.length);
+    for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
+    return new Float32Array(out.buffer);
+  }
+  return decodeFloats(bytes, t.dtype, Float32Array) as Float32Array;
+}
+
+export function decodeFloats(bytes: Uint8Array, dtype: SafeDType, Out: Float64ArrayConstructor | Float32ArrayConstructor = Float64Array): Float64Array | Float32Array {
   const n = bytes.byteLength / SAFE_DTYPE_BYTES[dtype];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float64Array(n);
+  const out = new Out(n);
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
   for (let i = 0; i < n; i++) {

@@ -17,6 +17,11 @@ export interface SessionOptions {
   providers?: Provider[];
   /** Intra-op threads (default: ORT's choice = physical cores). */
   intraOpThreads?: number;
+  /**
+   * Let idle ORT pool threads spin (ORT's default). Serving turns it off: on a 2-core laptop the
+   * spinning threads take the core the editor and the JSON-RPC loop need between decode steps.
+   */
+  spin?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -89,6 +94,7 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+    ...(opts.spin === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
   };
   const tries = [...(opts.providers ?? ['cpu']).filter((p) => p !== 'cpu'), 'cpu' as const];
   for (const provider of tries) {

@@ -83,7 +83,29 @@ export function buildTrainGraph(cfg: ModelConfig, weights: WeightSet, opts: Trai
   g.output(obj.clipFraction, TRAIN_IO.clipFraction);
   g.output(logp, TRAIN_IO.tokenLogprobs);
   for (const p of params) g.output(grads.get(p.name)!, TRAIN_IO.grad(p.name));
+  pruneDeadNodes(g);
   return { graph: g, params, opts };
+}
+
+/**
+ * Drop nodes whose outputs reach no graph output (ORT runs every node it is given): here the
+ * decoder's one-position head, a [C]·[C,V] product that reads the whole embedding each step.
+ */
+export function pruneDeadNodes(g: Graph): number {
+  const needed = new Set(g.outputs.map((o) => o.name));
+  const keep: boolean[] = new Array(g.nodes.length).fill(false);
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (!n.outputs.some((o) => needed.has(o))) continue;
+    keep[i] = true;
+    for (const x of n.inputs) if (x) needed.add(x);
+  }
+  const live = g.nodes.filter((_, i) => keep[i]);
+  const dropped = g.nodes.length - live.length;
+  g.nodes.splice(0, g.nodes.length, ...live);
+  const inits = g.initializers.filter((t) => needed.has(t.name));
+  g.initializers.splice(0, g.initializers.length, ...inits);
+  return dropped;
 }
 
 /** logits = rows · Wᵀ with the LM head (or the tied embedding), as the decoder's lm_head does. */

@@ -81,6 +81,10 @@ function classifySegment(segment: string): CommandKind {
     if (args.some((a) => /^(test|tests|check|spec)([:_-].*)?$/.test(a))) return 'test';
     return tool === 'make' ? 'build' : args.some((a) => /^(build|compile)/.test(a)) ? 'build' : 'other';
   }
+  // Project scripts named for what they do: ./run-tests.sh, scripts/test.sh, ./build.sh.
+  if (/^(?:run[-_]?)?(?:unit[-_]?)?tests?(?:[-_][\w-]+)?\.(?:sh|bash|py|ps1|bat|cmd)$/i.test(tool) || /^(?:run[-_]?)?tests?$/.test(tool) && words[0].includes('/')) return 'test';
+  if (/^(?:run[-_]?)?build(?:[-_][\w-]+)?\.(?:sh|bash|ps1|bat|cmd)$/i.test(tool)) return 'build';
+  if ((tool === 'sh' || tool === 'bash' || tool === 'zsh') && sub) return classifySegment(sub);
   if (TEST_TOOLS.has(tool)) return 'test';
   if (BUILD_TOOLS.has(tool)) return 'build';
   return 'other';

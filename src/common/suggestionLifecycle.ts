@@ -58,6 +58,8 @@ export class SuggestionLifecycle {
   private readonly pending = new Map<string, Pending>();
   private readonly rejected: RejectedSpot[] = [];
   private readonly accepted = new Map<string, AcceptedSpan>();
+  /** Recently rejected suggestions, kept so a late accept command can still be matched. */
+  private readonly hidden = new Map<string, Pending>();
 
   constructor(private cfg: SignalsConfig) {}
 
@@ -91,12 +93,21 @@ export class SuggestionLifecycle {
     return undefined;
   }
 
-  /** The item's command ran: the rest of the suggestion was inserted at the cursor. */
+  /**
+   * The item's command ran: the rest of the suggestion was inserted at the cursor. VS Code keeps
+   * ghost text on screen past our rejection timeout, so a late Tab still counts: the episode gets
+   * its `accepted` after the `rejected` (the store lets the accept win) and typed-instead is dropped.
+   */
   accept(id: string, now: number): Decision[] {
-    const p = this.pending.get(id);
-    if (!p) return [];
+    const p = this.pending.get(id) ?? this.hidden.get(id);
+    if (!p || this.accepted.has(id)) return [];
     this.pending.delete(id);
-    return [this.acceptDecision(p, 'command', p.full, now)];
+    this.hidden.delete(id);
+    const r = this.rejected.findIndex((x) => x.id === id);
+    // The rejected spot was moved through later edits; the text was inserted there.
+    const start = r >= 0 ? this.rejected[r].range.start : p.start;
+    if (r >= 0) this.rejected.splice(r, 1);
+    return [this.acceptDecision({ ...p, start }, 'command', p.full, now)];
   }
 
   /** Document edits: continuation / divergence for pending ones, moves for tracked spans. */
@@ -242,6 +253,10 @@ export class SuggestionLifecycle {
       return [d];
     }
     if (visibleMs < this.cfg.minDisplayMs) return [{ id: p.id, event: { type: 'notShown', at: now, visibleMs } }];
+    if (reason === 'timeout') {
+      this.hidden.set(p.id, p);
+      if (this.hidden.size > 50) this.hidden.delete(this.hidden.keys().next().value!);
+    }
     // Follow the spot to read what the developer writes there instead.
     let range: TrackedRange = { start: p.start, end: p.start + p.typed.length, touched: false };
     if (changes) range = growRange(range, changes);

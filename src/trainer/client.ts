@@ -17,8 +17,8 @@ import {
 import { lifecycle } from '../../protocol';
 import { RestartPolicy, type RestartPolicyOptions } from './restartPolicy';
 
-/** 'stopped': not running (workspace off). 'failed': gave up after repeated crashes. */
-export type ClientState = 'stopped' | 'starting' | 'ready' | 'training' | 'error' | 'restarting' | 'failed';
+/** The server's own states plus the client's: 'stopped' (workspace off), 'restarting', 'failed' (gave up). */
+export type ClientState = lifecycle.TrainerState | 'stopped' | 'restarting' | 'failed';
 
 export interface TrainerSnapshot {
   state: ClientState;
@@ -176,7 +176,7 @@ export class TrainerClient implements vscode.Disposable {
       log.info(`trainer ready: pid ${result.pid}, server ${result.serverVersion}`);
       const status = await connection.sendRequest(lifecycle.status);
       if (this.child !== child) return;
-      this.setState({ ...this.current, pid: child.pid, detail: undefined, server: status, state: fromServer(status.state) });
+      this.setState({ ...this.current, pid: child.pid, detail: undefined, server: status, state: status.state });
       this.startedEmitter.fire();
     } catch (err) {
       if (this.child !== child) return;
@@ -190,7 +190,7 @@ export class TrainerClient implements vscode.Disposable {
       this.current = { ...this.current, server: status };
       return; // spawn() sets the state once initialize answered
     }
-    this.setState({ ...this.current, server: status, state: fromServer(status.state), detail: status.detail });
+    this.setState({ ...this.current, server: status, state: status.state, detail: status.detail });
   }
 
   private onExit(child: cp.ChildProcess, code: number | null, signal: NodeJS.Signals | null) {
@@ -230,10 +230,6 @@ export class TrainerClient implements vscode.Disposable {
     this.current = next;
     this.emitter.fire(next);
   }
-}
-
-function fromServer(state: lifecycle.TrainerState): ClientState {
-  return state; // 'starting' | 'ready' | 'training' | 'error' are client states too
 }
 
 function logAt(log: vscode.LogOutputChannel, level: lifecycle.LogLevel, message: string) {

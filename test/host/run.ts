@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HostTestResult } from './index';
-import { launchBrowser, newPage, repoRoot, startCodeServer, tempRoot } from '../../scripts/lib/codeServer';
+import { launchBrowser, newPage, removeRoot, repoRoot, startCodeServer, tempRoot } from '../../scripts/lib/codeServer';
 import { demoWorkspace, runs, unlistedSuites, type HostRun } from './runs';
 
 const argv = process.argv.slice(2);
@@ -80,7 +80,7 @@ async function runOne(run: HostRun): Promise<HostTestResult[]> {
   } finally {
     await browser.close().catch(() => undefined);
     await server.stop();
-    fs.rmSync(root, { recursive: true, force: true });
+    removeRoot(root);
   }
 }
 

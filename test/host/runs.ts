@@ -1,10 +1,9 @@
 // The extension-host test runs. Each run is one code-server instance with its own workspace, user
 // settings and trust, running the listed suites (test/host/suites/<name>.test.ts) in one host.
 // To add suites that need their own setup (short timing constants, a git workspace), add a row.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyDemoWorkspace } from '../../scripts/lib/codeServer';
+import { copyDemoWorkspace, initGitRepo } from '../../scripts/lib/codeServer';
 
 export interface HostRun {
   name: string;
@@ -22,12 +21,7 @@ export interface HostRun {
 
 /** The demo workspace (demo/) as a git repository with one commit, for signals that watch commits. */
 export function gitDemoWorkspace(dir: string): string {
-  const ws = copyDemoWorkspace(path.join(dir, 'workspace'));
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: ws, stdio: 'ignore', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
-  git('init', '-q', '-b', 'main');
-  git('-c', 'user.name=Hindsight Test', '-c', 'user.email=test@hindsight.invalid', 'add', '-A');
-  git('-c', 'user.name=Hindsight Test', '-c', 'user.email=test@hindsight.invalid', 'commit', '-q', '-m', 'demo');
-  return ws;
+  return initGitRepo(demoWorkspace(dir));
 }
 
 export function demoWorkspace(dir: string): string {
@@ -37,6 +31,27 @@ export function demoWorkspace(dir: string): string {
 export const runs: HostRun[] = [
   { name: 'foundation', suites: ['activation', 'commands', 'optin', 'restart'] },
   { name: 'untrusted', suites: ['untrusted'], trusted: false },
+  // Editor signals with short timing constants (hindsight.signals.*) in a git workspace.
+  {
+    name: 'signals',
+    suites: ['signals'],
+    workspace: gitDemoWorkspace,
+    timeoutMs: 300_000,
+    settings: {
+      'hindsight.completions.debounceMs': 30,
+      'hindsight.signals.rejectAfterMs': 1500,
+      'hindsight.signals.minDisplayMs': 250,
+      'hindsight.signals.acceptGraceMs': 300,
+      'hindsight.signals.typedInsteadAfterMs': 3000,
+      'hindsight.signals.survivalCheckpointsMs': [1500, 3000, 4500],
+      'hindsight.signals.commitPollMs': 500,
+      'editor.inlineSuggest.enabled': true,
+      // TypeScript's IntelliSense widget would pop up while the tests type and hide the ghost text.
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'editor.suggestOnTriggerCharacters': false,
+    },
+  },
+  { name: 'signalsOff', suites: ['signalsOff'] },
 ];
 
 /** Suites present on disk that no run lists (reported, so a new suite is not silently skipped). */

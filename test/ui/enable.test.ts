@@ -13,6 +13,7 @@ import {
   isolatedEnv,
   launchBrowser,
   newPage,
+  removeRoot,
   repoRoot,
   startCodeServer,
   tempRoot,
@@ -47,7 +48,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => undefined);
   await server?.stop();
-  if (root) fs.rmSync(root, { recursive: true, force: true });
+  if (root) removeRoot(root);
 });
 
 test('the installed extension shows "Hindsight: off" in the status bar', { timeout: 60_000 }, async () => {

@@ -2,6 +2,7 @@
 // logs open.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { placeholders } from '../../../src/commands';
 import { EXTENSION_ID, hindsight } from '../helpers';
 
 suite('commands', () => {
@@ -16,7 +17,6 @@ suite('commands', () => {
 
   test('commands whose feature is not built yet say so instead of pretending', async () => {
     await hindsight();
-    const { placeholders } = await import('../../../src/commands');
     for (const id of Object.keys(placeholders)) {
       const r = await vscode.commands.executeCommand<{ available: boolean; message: string }>(id);
       assert.equal(r.available, false, id);

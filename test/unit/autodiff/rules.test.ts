@@ -32,6 +32,7 @@ const CASES: Record<string, Case> = {
   'Pow constant exponent': { inputs: { x: [2, 3] }, positive: true, build: (g, { x }) => g.pow(x, g.scalar(2.5, x)) },
   'MatMul batched broadcast [2,3,4,5]@[4,5,2]': { inputs: { a: [2, 1, 4, 5], b: [3, 5, 2] }, build: (g, { a, b }) => g.matmul(a, b) },
   'MatMul activation @ weight [2,3,4]@[4,5]': { inputs: { a: [2, 3, 4], b: [4, 5] }, build: (g, { a, b }) => g.matmul(a, b) },
+  'MatMul x @ Wᵀ (Linear; the backward reuses W)': { inputs: { a: [2, 3, 4], w: [5, 4] }, build: (g, { a, w }) => g.matmul(a, g.transpose(w, [1, 0])) },
   'MatMul 1-D operands': { inputs: { a: [4], b: [4, 3], c: [3] }, build: (g, { a, b, c }) => g.matmul(g.matmul(a, b), c) },
   'Gemm transA transB alpha beta': {
     inputs: { a: [4, 3], b: [5, 4], c: [5] },
@@ -86,6 +87,7 @@ const CASES: Record<string, Case> = {
   'Cast (float64 to float64)': { inputs: { x: [3, 2] }, build: (g, { x }) => g.mul(g.op('Cast', [x], { to: 11 })[0], x) },
   'Min / Max': { inputs: { a: [3, 4], b: [4] }, build: (g, { a, b }) => g.add(g.min(a, b), g.max(a, g.scalar(0.1, a))) },
   'Clip (PPO)': { inputs: { x: [3, 4] }, build: (g, { x }) => g.op('Clip', [x, g.scalar(-0.5, x), g.scalar(0.4, x)])[0] },
+  'SiLU composite x·σ(x) (float64 needs basic optimisation)': { inputs: { x: [2, 5] }, build: (g, { x }) => g.mul(x, g.sigmoid(x)) },
   'shared value (several consumers)': { inputs: { x: [2, 3] }, build: (g, { x }) => g.mul(g.exp(x), g.add(x, g.sigmoid(x))) },
 };
 
@@ -170,5 +172,30 @@ test('a loss that does not depend on w gives zeros for w', async () => {
   const s = await ort.InferenceSession.create(g.encode());
   const out = await s.run({ x: new ort.Tensor('float64', new Float64Array(3), [3]), w: new ort.Tensor('float64', new Float64Array(2), [2]) });
   assert.deepEqual(Array.from(out.dw.data as Float64Array), [0, 0]);
+  await s.release();
+});
+
+test('un-broadcasting an input whose dim is unknown at build time finds the axes at run time', async () => {
+  const g = new Graph('dynbcast');
+  const x = g.input('x', 'float64', ['?', 3]); // fed as [1, 3]: broadcast against y's 4 rows
+  const y = g.input('y', 'float64', [4, 3]);
+  const loss = g.reduceSum(g.mul(g.mul(x, y), y), [0, 1], false);
+  g.output(loss, 'loss');
+  g.output(gradients(g, loss, [x, y]).get('x')!, 'dx');
+  const s = await ort.InferenceSession.create(g.encode());
+  const ys = randomArray(12, 4);
+  for (const rows of [1, 4]) {
+    const xs = randomArray(rows * 3, 5);
+    const out = await s.run({ x: new ort.Tensor('float64', xs, [rows, 3]), y: new ort.Tensor('float64', ys, [4, 3]) });
+    const dx = out.dx.data as Float64Array;
+    assert.equal(dx.length, rows * 3);
+    for (let j = 0; j < 3; j++)
+      for (let i = 0; i < rows; i++) {
+        // d/dx Σ x·y² = Σ over the rows x was broadcast to of y²
+        let want = 0;
+        for (let r = 0; r < 4; r++) if (rows === 4 ? r === i : true) want += ys[r * 3 + j] ** 2;
+        assert.ok(Math.abs(dx[i * 3 + j] - want) < 1e-12, `rows=${rows} [${i},${j}]: ${dx[i * 3 + j]} vs ${want}`);
+      }
+  }
   await s.release();
 });

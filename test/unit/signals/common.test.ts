@@ -82,6 +82,8 @@ test('command classifier: tests, builds, wrappers, chains; other commands ignore
     ['go test ./...', 'test'], ['cargo test --release', 'test'], ['cargo nextest run', 'test'], ['dotnet test', 'test'],
     ['mvn -q test', 'test'], ['./gradlew test', 'test'], ['make test', 'test'], ['bundle exec rspec', 'test'], ['CI=1 npm test', 'test'],
     ['cd app && npm test', 'test'], ['npm run build && npm test', 'test'], ['deno test', 'test'], ['ctest --output-on-failure', 'test'],
+    ['./run-tests.sh', 'test'], ['sh scripts/test.sh', 'test'], ['bash ./run_tests.sh -v', 'test'], ['./test', 'test'], ['./build.sh', 'build'],
+    ['./deploy.sh', 'other'], ['./tester.py', 'other'],
     ['npm run build', 'build'], ['tsc -p .', 'build'], ['npx tsc --noEmit', 'build'], ['cargo build', 'build'], ['go build ./cmd/x', 'build'],
     ['make', 'build'], ['make -j8 all', 'build'], ['mvn package', 'build'], ['gcc -o a a.c', 'build'], ['sudo make install', 'build'],
     ['ls -la', 'other'], ['git status', 'other'], ['npm install', 'other'], ['node server.js', 'other'], ['python main.py', 'other'],

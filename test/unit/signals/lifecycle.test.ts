@@ -118,6 +118,18 @@ test('partial acceptance (accept-word chunks), cursor moving away, superseded, c
   assert.ok(closed.some((x) => x.id === 'p' && x.event.type === 'closed'), 'accepted span no longer followed');
 });
 
+test('a late accept after the timeout still counts (ghost text stays on screen) and cancels typed-instead', () => {
+  const lc = new SuggestionLifecycle(DEFAULT_SIGNALS);
+  const doc = new Doc('x = ');
+  lc.shown({ id: 'late', uri: U, offset: 4, text: 'abc' }, 0);
+  assert.deepEqual(types(lc.tick(10_000, () => doc.text)), ['rejected']);
+  lc.change(U, doc.edit(4, 0, 'abc'), 12_000);
+  const d = lc.accept('late', 12_000);
+  assert.deepEqual(types(d), ['accepted']);
+  assert.deepEqual(types(lc.tick(60_000, () => doc.text)).filter((t) => t === 'typedInstead'), []);
+  assert.deepEqual(lc.accept('late', 12_500), [], 'once');
+});
+
 test('nextDue reports the earliest timer', () => {
   const lc = new SuggestionLifecycle({ ...DEFAULT_SIGNALS, rejectAfterMs: 1000 });
   assert.equal(lc.nextDue(), undefined);

@@ -1,0 +1,199 @@
+// bench:serve — serving speed on this machine, measured in one run: MatMul GFLOP/s and weight-read
+// bandwidth (both via onnxruntime, as the model uses it), then per model: load, prefill tok/s,
+// decode tok/s, time to first token, a whole suggestion through the serving worker (cold and with
+// the KV cache of the previous keystroke's prompt), the longest event-loop stall while serving,
+// and decode speed as a fraction of the bandwidth roofline of the weights one token reads.
+// Models are generated (random weights, real geometry). Prints a table, then one JSON line.
+// Usage: npm run bench:serve [-- --only tiny] [--threads N]
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { Graph } from '../server/graph/builder';
+import { makeModel, PRESETS } from '../scripts/make-model';
+import { openModelFolder, checkpointTensors, type ModelFolder } from '../server/model/folder';
+import { ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
+import { ModelServer } from '../server/serve/modelServer';
+import { sampleToken } from '../server/serve/sampling';
+
+const argv = process.argv.slice(2);
+const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
+const threads = Number(arg('threads') ?? os.availableParallelism());
+const only = arg('only');
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+async function timeRuns(f: () => Promise<unknown>, minMs: number, minRuns = 3): Promise<number> {
+  await f(); // warm-up
+  const t0 = performance.now();
+  let n = 0;
+  while (n < minRuns || performance.now() - t0 < minMs) {
+    await f();
+    n++;
+  }
+  return (performance.now() - t0) / n;
+}
+
+/** fp32 MatMul [M,K]×[K,N] with a constant B, as the projections run. */
+async function matmulGflops(): Promise<number> {
+  const M = 256, K = 1024, N = 4096;
+  const g = new Graph('mm');
+  const x = g.input('x', 'float32', [M, K]);
+  const w = g.weight('w', 'float32', [K, N], new Uint8Array(Float32Array.from({ length: K * N }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5).buffer));
+  g.output(g.matmul(x, w), 'y');
+  const s = await ort.InferenceSession.create(g.encode(), { intraOpNumThreads: threads });
+  const feed = { x: new ort.Tensor('float32', new Float32Array(M * K).fill(0.01), [M, K]) };
+  const ms = await timeRuns(() => s.run(feed), 1000);
+  await s.release();
+  return (2 * M * K * N) / (ms / 1000) / 1e9;
+}
+
+/** GB/s of weight bytes read by a fp32 GEMV over 256 MB (what one decode step does, all weights). */
+async function weightReadGbps(): Promise<number> {
+  const K = 4096, N = 16384;
+  const g = new Graph('gemv');
+  const x = g.input('x', 'float32', [1, K]);
+  const w = g.weight('w', 'float32', [K, N], new Uint8Array(new Float32Array(K * N).fill(0.001).buffer));
+  g.output(g.matmul(x, w), 'y');
+  const s = await ort.InferenceSession.create(g.encode(), { intraOpNumThreads: threads });
+  const feed = { x: new ort.Tensor('float32', new Float32Array(K).fill(1), [1, K]) };
+  const ms = await timeRuns(() => s.run(feed), 1500);
+  await s.release();
+  return (K * N * 4) / (ms / 1000) / 1e9;
+}
+
+/** Bytes of weights one decode step reads: every projection + the LM head (the embedding row is negligible). */
+function decodeWeightBytes(f: ModelFolder, quantized: boolean): number {
+  const proj = checkpointTensors(f.cfg).filter((t) => t.kind === 'proj' || t.kind === 'bias' || t.kind === 'norm');
+  let params = proj.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+  if (f.cfg.tieWordEmbeddings) params += f.cfg.vocabSize * f.cfg.hiddenSize;
+  // fp32 after the in-graph cast; 4-bit: half a byte a weight + a float scale per 32.
+  return quantized ? params * (0.5 + 4 / 32) : params * 4;
+}
+
+interface ModelRow {
+  variant: string;
+  load_ms: number;
+  prefill_tok_s: number;
+  decode_tok_s: number;
+  ttft_ms: number;
+  decode_roofline_fraction: number;
+  suggestion_ms?: number;
+  suggestion_warm_ms?: number;
+  max_loop_stall_ms?: number;
+}
+
+const PROMPT_TOKENS = 512;
+const DECODE_STEPS = 24;
+
+async function directFigures(f: ModelFolder, opts: ForwardOptions, variant: string, gbps: number): Promise<ModelRow> {
+  const fwd = await ForwardSession.create(f, { ...opts, intraOpThreads: threads });
+  const prompt = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919) % 150000);
+  // Correctness first: prefill + decode must equal a longer prefill (the KV cache is right).
+  const a = await fwd.step(prompt.slice(0, 64), fwd.emptyCache());
+  const b = await fwd.step([prompt[64]], a.cache);
+  const c = await fwd.step(prompt.slice(0, 65), fwd.emptyCache());
+  const err = b.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - c.logits[i])), 0);
+  const scale = c.logits.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  if (!(err <= 1e-3 * Math.max(1, scale))) throw new Error(`${variant}: KV-cache decode differs from prefill by ${err}`);
+  const prefillMs = await timeRuns(() => fwd.step(prompt, fwd.emptyCache()), 0, 2);
+  const t0 = performance.now();
+  const first = await fwd.step(prompt, fwd.emptyCache());
+  sampleToken(first.logits, { temperature: 0, topP: 1 }, Math.random);
+  const ttft = performance.now() - t0;
+  let cache = first.cache;
+  let id = 1;
+  const d0 = performance.now();
+  for (let i = 0; i < DECODE_STEPS; i++) {
+    const r = await fwd.step([id], cache);
+    cache = r.cache;
+    id = sampleToken(r.logits, { temperature: 0, topP: 1 }, Math.random).id;
+  }
+  const decodeMs = (performance.now() - d0) / DECODE_STEPS;
+  const rooflineMs = (decodeWeightBytes(f, opts.quantize === 'q4') / (gbps * 1e9)) * 1000;
+  await fwd.release();
+  return {
+    variant, load_ms: fwd.stats.loadMs, prefill_tok_s: PROMPT_TOKENS / (prefillMs / 1000), decode_tok_s: 1000 / decodeMs, ttft_ms: ttft,
+    decode_roofline_fraction: rooflineMs / decodeMs,
+  };
+}
+
+/** A whole suggestion through the worker, as the editor asks for it: cold, then one keystroke later. */
+async function servedFigures(dir: string, opts: ForwardOptions): Promise<{ suggestion_ms: number; suggestion_warm_ms: number; max_loop_stall_ms: number; prompt_tokens: number; suggestion_tokens: number }> {
+  const server = await ModelServer.start(dir, { ...opts, intraOpThreads: threads });
+  const prefix = Array.from({ length: 38 }, (_, i) => `    total_${i} = compute(values[${i}], scale=${i % 7})\n`).join('') + '    result = ';
+  const suffix = '\n    return result\n';
+  // Random weights: sample (T=1) in block mode so a suggestion runs its 16 tokens rather than
+  // stopping at whatever the argmax happens to be; the token count is reported with the time.
+  const params = { uri: 'bench', languageId: 'python', prefix, suffix, maxTokens: 16, mode: 'block' as const, temperature: 1, seed: 1, timeoutMs: 60000 };
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t0 = performance.now();
+  const cold = await server.complete(params);
+  const coldMs = performance.now() - t0;
+  const t1 = performance.now();
+  const warm = await server.complete({ ...params, prefix: prefix + 'c' });
+  const warmMs = performance.now() - t1;
+  h.disable();
+  await server.dispose();
+  log(`  served: ${cold.promptTokenIds.length}-token prompt, ${cold.tokenIds.length} tokens cold; warm reused ${warm.reusedTokens} tokens, ${warm.tokenIds.length} tokens`);
+  return { suggestion_ms: coldMs, suggestion_warm_ms: warmMs, max_loop_stall_ms: h.max / 1e6, prompt_tokens: cold.promptTokenIds.length, suggestion_tokens: cold.tokenIds.length };
+}
+
+async function main() {
+  log(`bench:serve on ${os.cpus()[0]?.model ?? 'cpu'}, ${threads} threads`);
+  const gflops = await matmulGflops();
+  const gbps = await weightReadGbps();
+  log(`MatMul ${gflops.toFixed(1)} GFLOP/s; weight read (fp32 GEMV, 256 MB) ${gbps.toFixed(1)} GB/s`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-'));
+  const models: Record<string, Record<string, number>> = {};
+  const rows: ModelRow[] = [];
+  try {
+    for (const preset of ['tiny', 'qwen2.5-coder-0.5b']) {
+      if (only && only !== preset) continue;
+      const dir = path.join(root, preset);
+      const t0 = performance.now();
+      makeModel(PRESETS[preset], dir, { seed: 0, dtype: preset === 'tiny' ? 'F32' : 'BF16' });
+      log(`${preset}: generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const f = openModelFolder(dir);
+      const fp32 = await directFigures(f, {}, `${preset} fp32`, gbps);
+      rows.push(fp32);
+      log(`  fp32: decode ${fp32.decode_tok_s.toFixed(1)} tok/s`);
+      const big = preset !== 'tiny';
+      const q4 = big ? await directFigures(f, { quantize: 'q4' }, `${preset} q4`, gbps) : undefined;
+      if (q4) {
+        rows.push(q4);
+        log(`  q4: decode ${q4.decode_tok_s.toFixed(1)} tok/s`);
+      }
+      const servedWith: ForwardOptions = big ? { quantize: 'q4' } : {};
+      const served = await servedFigures(dir, servedWith);
+      const main = q4 ?? fp32;
+      Object.assign(main, served);
+      models[preset] = {
+        prefill_tok_s: round(main.prefill_tok_s), decode_tok_s: round(main.decode_tok_s), ttft_ms: round(main.ttft_ms),
+        suggestion_ms: round(served.suggestion_ms), suggestion_warm_ms: round(served.suggestion_warm_ms),
+        decode_roofline_fraction: round(main.decode_roofline_fraction, 3), max_loop_stall_ms: round(served.max_loop_stall_ms, 1),
+        prompt_tokens: served.prompt_tokens, suggestion_tokens: served.suggestion_tokens,
+        load_ms: round(main.load_ms),
+        ...(q4 ? { fp32_decode_tok_s: round(fp32.decode_tok_s), fp32_prefill_tok_s: round(fp32.prefill_tok_s), fp32_ttft_ms: round(fp32.ttft_ms), fp32_decode_roofline_fraction: round(fp32.decode_roofline_fraction, 3) } : {}),
+      };
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  const cols: (keyof ModelRow)[] = ['variant', 'load_ms', 'prefill_tok_s', 'decode_tok_s', 'ttft_ms', 'decode_roofline_fraction', 'suggestion_ms', 'suggestion_warm_ms', 'max_loop_stall_ms'];
+  console.log(cols.map((c) => String(c).replace(/_/g, ' ').padEnd(c === 'variant' ? 24 : 20)).join(''));
+  for (const r of rows) console.log(cols.map((c) => (typeof r[c] === 'number' ? (r[c] as number).toFixed(c === 'decode_roofline_fraction' ? 3 : 1) : String(r[c] ?? '—')).padEnd(c === 'variant' ? 24 : 20)).join(''));
+  console.log(JSON.stringify({ bench: 'serve', threads, matmul_gflops: round(gflops), mem_gbps: round(gbps), models }));
+}
+
+function round(x: number, digits = 1): number {
+  const k = 10 ** digits;
+  return Math.round(x * k) / k;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,199 @@
+// LoRA train-step throughput (forward + backward + AdamW) on generated models: the tiny preset
+// and Qwen2.5-Coder-0.5B's geometry with random weights (a stated number of layers), at 128 and
+// 512 tokens, against the same run's measured MatMul roofline; plus AdamW in TS vs in-graph.
+// Each (model, seq) runs in a child process so peak RSS is its own, and re-measures MatMul after
+// its steps (the fraction uses the higher of that and the run's first). Checks the step is right
+// (finite loss, the adapter moves) before timing. Prints a table, then one JSON line.
+// Usage: npm run bench:train [-- --layers N --steps N --threads N]
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Graph } from '../server/graph/builder';
+import { openWeights } from '../server/model/safetensors';
+import { LORA_TARGETS, loraTensors, type LoraSpec } from '../server/model/lora';
+import type { ModelConfig } from '../server/model/config';
+import { Trainer, type TrainEpisode } from '../server/train/step';
+import { initAdapter } from '../server/train/adapter';
+import { AdamW } from '../server/train/optimizer';
+import { seededRandom } from '../server/train/random';
+import { makeModel, PRESETS } from '../scripts/make-model';
+
+const SPEC: LoraSpec = { rank: 16, alpha: 32, targets: [...LORA_TARGETS] };
+/** Scored (response) tokens per episode; the rest of the sequence is context. */
+const RESPONSE = 32;
+const SEQS = [128, 512];
+
+const arg = (k: string, d: number) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : d;
+};
+
+/**
+ * FLOPs of one step. Forward: every projection 2·T·in·out (+ LoRA 2·T·r·(in+out)), attention
+ * 4·T·S·H·D (QKᵀ and PV over the full square, as the graph computes it), head 2·N·V·C.
+ * Backward: frozen projections and the head need dX only (1× forward), LoRA needs dX, dA, dB
+ * (2× forward), attention dQ, dK, dV, dP (2× forward). Elementwise work is not counted.
+ */
+function stepFlops(cfg: ModelConfig, T: number, N: number): number {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I, vocabSize: V } = cfg;
+  const proj = [[C, H * D], [C, KV * D], [C, KV * D], [H * D, C], [C, I], [C, I], [I, C]];
+  let base = 0, lora = 0;
+  for (const [i, o] of proj) {
+    base += 2 * T * i * o;
+    lora += 2 * T * SPEC.rank * (i + o);
+  }
+  const attn = 4 * T * T * H * D;
+  const head = 2 * N * V * C;
+  // layer 0's q/k/v read the frozen embedding: no dX is built for them (autodiff skips it)
+  const skipped = 2 * T * C * (H * D + 2 * KV * D) + 3 * 2 * T * SPEC.rank * C;
+  return cfg.numLayers * (2 * base + 3 * lora + 3 * attn) + 2 * head - skipped;
+}
+
+async function matmulGflops(threads: number): Promise<number> {
+  // The largest projection shape of the 0.5B model at 512 tokens: [512, 896] @ [896, 4864]
+  const M = 512, K = 896, N = 4864;
+  const g = new Graph('mm');
+  const a = g.input('a', 'float32', [M, K]);
+  const b = g.input('b', 'float32', [K, N]);
+  g.output(g.matmul(a, b), 'y');
+  const s = await ort.InferenceSession.create(g.encode(), { intraOpNumThreads: threads });
+  const r = seededRandom(1);
+  const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: M * K }, r), [M, K]), b: new ort.Tensor('float32', Float32Array.from({ length: K * N }, r), [K, N]) };
+  for (let i = 0; i < 3; i++) await s.run(feeds);
+  let best = Infinity;
+  for (let rep = 0; rep < 5; rep++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) await s.run(feeds);
+    best = Math.min(best, (performance.now() - t0) / 5);
+  }
+  await s.release();
+  return (2 * M * K * N) / (best / 1e3) / 1e9;
+}
+
+/** AdamW on n floats: the TS loop vs the same update as an ONNX graph (p, m, v, g in → out). */
+async function optimizerCompare(n: number, threads: number): Promise<{ params: number; ts_ms: number; onnx_ms: number }> {
+  const p = new Map([['w', new Float32Array(n).fill(0.1)]]);
+  const grad = new Map([['w', new Float32Array(n).fill(0.01)]]);
+  const opt = new AdamW(p, { maxGradNorm: 1 });
+  opt.apply(grad);
+  let t0 = performance.now();
+  for (let i = 0; i < 5; i++) opt.apply(grad);
+  const ts = (performance.now() - t0) / 5;
+  const g = new Graph('adamw');
+  const [P, M, Vv, G] = ['p', 'm', 'v', 'g'].map((k) => g.input(k, 'float32', [n]));
+  const c = (x: number) => g.scalar(x, 'float32');
+  const m2 = g.add(g.mul(M, c(0.9)), g.mul(G, c(0.1)));
+  const v2 = g.add(g.mul(Vv, c(0.98)), g.mul(g.mul(G, G), c(0.02)));
+  const p2 = g.sub(g.mul(P, c(1 - 1e-5)), g.div(g.mul(m2, c(1e-3)), g.add(g.sqrt(g.mul(v2, c(7))), c(1e-8))));
+  g.output(p2, 'p2');
+  g.output(m2, 'm2');
+  g.output(v2, 'v2');
+  const s = await ort.InferenceSession.create(g.encode(), { intraOpNumThreads: threads });
+  const t = (k: string) => new ort.Tensor('float32', new Float32Array(n).fill(0.1), [n]);
+  const feeds = { p: t('p'), m: t('m'), v: t('v'), g: t('g') };
+  await s.run(feeds);
+  t0 = performance.now();
+  for (let i = 0; i < 5; i++) {
+    const out = await s.run(feeds);
+    // the update must land back in the parameter arrays the trainer feeds next time
+    (p.get('w') as Float32Array).set(out.p2.data as Float32Array);
+  }
+  const onnx = (performance.now() - t0) / 5;
+  await s.release();
+  return { params: n, ts_ms: ts, onnx_ms: onnx };
+}
+
+interface ChildResult { tok_s: number; step_ms: number; flops: number; peak_rss_mb: number; loss: number; lora_params: number; build_ms: number; matmul_gflops: number }
+
+/** One (model, seq) measurement; runs in a child process. */
+async function child(dir: string, T: number, steps: number, threads: number): Promise<ChildResult> {
+  const cfg: ModelConfig = JSON.parse(fs.readFileSync(path.join(dir, 'bench-config.json'), 'utf8'));
+  const weights = { tensors: openWeights(dir), mode: 'external' as const, modelFileDir: dir };
+  const t0 = performance.now();
+  const tr = await Trainer.create(cfg, weights, { spec: SPEC, adapter: initAdapter(cfg, SPEC, 'bench', 1), intraOpThreads: threads, optimizer: { lr: 1e-3 } });
+  const build = performance.now() - t0;
+  const r = seededRandom(T);
+  const tok = () => 2 + Math.floor(r() * 1000);
+  const ep: TrainEpisode = {
+    context: Array.from({ length: T + 1 - RESPONSE }, tok),
+    response: Array.from({ length: RESPONSE }, tok),
+    behaviourLogprobs: Array(RESPONSE).fill(-10),
+    advantages: Array.from({ length: RESPONSE }, () => (r() < 0.5 ? -1 : 1)),
+  };
+  // correctness first: the step is finite and moves the adapter (B leaves zero)
+  const first = await tr.step([ep]);
+  const bName = loraTensors(cfg, SPEC)[1].name;
+  if (!first.report.applied || !Number.isFinite(first.loss) || tr.params.get(bName)!.every((x) => x === 0))
+    throw new Error(`bench: the first step did not apply cleanly (${JSON.stringify(first.report)}, loss ${first.loss})`);
+  const times: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const a = performance.now();
+    await tr.step([ep]);
+    times.push(performance.now() - a);
+  }
+  await tr.release();
+  // the roofline under the same conditions (the cores are shared), right after the steps
+  const gflops = await matmulGflops(threads || Math.min(2, os.cpus().length));
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)];
+  const flops = stepFlops(cfg, T, RESPONSE);
+  const loraParams = [...tr.params.values()].reduce((s, p) => s + p.length, 0);
+  return { tok_s: T / (ms / 1e3), step_ms: ms, flops, peak_rss_mb: process.resourceUsage().maxRSS / 1024, loss: first.loss, lora_params: loraParams, build_ms: build, matmul_gflops: gflops };
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) {
+    const res = await child(process.argv[process.argv.indexOf('--child') + 1], arg('seq', 128), arg('steps', 3), arg('threads', 0) || 0);
+    process.stdout.write(`CHILD ${JSON.stringify(res)}\n`);
+    return;
+  }
+  const layers = arg('layers', 4);
+  const steps = arg('steps', 3);
+  const threads = arg('threads', Math.min(2, os.cpus().length));
+  const gflops = await matmulGflops(threads);
+  const models: [string, ModelConfig][] = [
+    ['tiny', PRESETS.tiny],
+    ['qwen2.5-coder-0.5b', { ...PRESETS['qwen2.5-coder-0.5b'], numLayers: layers }],
+  ];
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-train-'));
+  const out: Record<string, { layers: number; lora_params: number; seq: Record<string, { tok_s: number; step_ms: number; roofline_fraction: number; peak_rss_mb: number; matmul_gflops: number }> }> = {};
+  const rows: string[] = [];
+  let optimizer: Awaited<ReturnType<typeof optimizerCompare>> | undefined;
+  try {
+    for (const [name, cfg] of models) {
+      const dir = path.join(root, name);
+      makeModel(cfg, dir, { seed: 1, tokenizer: false });
+      fs.writeFileSync(path.join(dir, 'bench-config.json'), JSON.stringify(cfg));
+      out[name] = { layers: cfg.numLayers, lora_params: 0, seq: {} };
+      for (const T of SEQS) {
+        const p = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir, '--seq', String(T), '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const line = p.stdout.split('\n').find((l) => l.startsWith('CHILD '));
+        if (!line) throw new Error(`bench child ${name} seq ${T} failed (exit ${p.status}): ${p.stderr.slice(-2000)}`);
+        const r: ChildResult = JSON.parse(line.slice(6));
+        // against the higher of the two MatMul measurements (start of the run, right after the steps)
+        const roof = Math.max(gflops, r.matmul_gflops);
+        const fraction = r.flops / (r.step_ms / 1e3) / 1e9 / roof;
+        out[name].lora_params = r.lora_params;
+        out[name].seq[String(T)] = { tok_s: round(r.tok_s), step_ms: round(r.step_ms), roofline_fraction: round(fraction, 3), peak_rss_mb: Math.round(r.peak_rss_mb), matmul_gflops: round(roof) };
+        rows.push(`${name.padEnd(20)} ${String(cfg.numLayers).padStart(6)} ${String(T).padStart(5)} ${r.step_ms.toFixed(0).padStart(9)} ${r.tok_s.toFixed(0).padStart(8)} ${(r.flops / 1e9).toFixed(1).padStart(8)} ${(r.flops / (r.step_ms / 1e3) / 1e9).toFixed(1).padStart(9)} ${roof.toFixed(0).padStart(6)} ${(100 * fraction).toFixed(0).padStart(5)}% ${Math.round(r.peak_rss_mb).toString().padStart(8)}`);
+      }
+      if (name !== 'tiny') optimizer = await optimizerCompare(out[name].lora_params, threads);
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  console.log(`MatMul [512x896]@[896x4864] fp32, ${threads} threads: ${gflops.toFixed(1)} GFLOP/s; response ${RESPONSE} tokens per episode, LoRA r=${SPEC.rank} on all 7 projections`);
+  console.log(`${'model'.padEnd(20)} ${'layers'.padStart(6)} ${'seq'.padStart(5)} ${'step ms'.padStart(9)} ${'tok/s'.padStart(8)} ${'GFLOP'.padStart(8)} ${'GFLOP/s'.padStart(9)} ${'MM G/s'.padStart(6)} ${'roof'.padStart(6)} ${'RSS MB'.padStart(8)}`);
+  for (const r of rows) console.log(r);
+  if (optimizer) console.log(`AdamW over ${optimizer.params} LoRA params: TypeScript ${optimizer.ts_ms.toFixed(1)} ms, ONNX graph ${optimizer.onnx_ms.toFixed(1)} ms`);
+  console.log(JSON.stringify({ bench: 'train', matmul_gflops: round(gflops), threads, response_tokens: RESPONSE, models: out, optimizer: optimizer && { params: optimizer.params, ts_ms: round(optimizer.ts_ms), onnx_ms: round(optimizer.onnx_ms) } }));
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+// Runtime variants of the serving graph, each checked against fp32 on CPU: the fp16 graph (for GPU
+// execution providers), 4-bit MatMulNBits weights (CPU serving), and provider fallback to CPU.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openModelFolder } from '../../../server/model/folder';
+import { ForwardSession } from '../../../server/model/forwardSession';
+import { createSession } from '../../../server/model/session';
+import { quantizeQ4, dequantizeQ4 } from '../../../server/model/quantize';
+import { makeModel, PRESETS, Rng } from '../../../scripts/make-model';
+import { tempDir, maxAbsDiff } from './fixtures';
+import * as path from 'node:path';
+import { readTensorF64, writeSafetensors, type TensorToWrite } from '../../../server/model/safetensors';
+
+const argmax = (x: Float32Array) => x.reduce((b, v, i) => (v > x[b] ? i : b), 0);
+const IDS = [9707, 11, 1879, 0, 4172, 284, 220, 16];
+
+function tinyFolder(tag: string) {
+  const dir = tempDir(tag);
+  makeModel({ ...PRESETS.tiny, numLayers: 1 }, dir, { seed: 2, std: 0.1 });
+  return openModelFolder(dir);
+}
+
+test('the fp16 graph (fp32 norms and softmax) tracks fp32 on CPU, prefill and decode', async () => {
+  const f = tinyFolder('fp16');
+  const a = await ForwardSession.create(f, { intraOpThreads: 1 });
+  const b = await ForwardSession.create(f, { dtype: 'float16', intraOpThreads: 1 });
+  const x = await a.step(IDS, a.emptyCache());
+  const y = await b.step(IDS, b.emptyCache());
+  assert.equal(y.cache.tensors['past_key_values.0.key'].type, 'float16');
+  const scale = x.logits.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assert.ok(maxAbsDiff(x.logits, y.logits) < 5e-3 * scale, `fp16 diff ${maxAbsDiff(x.logits, y.logits)} (|logits| ≤ ${scale})`);
+  assert.equal(argmax(y.logits), argmax(x.logits));
+  const x2 = await a.step([argmax(x.logits)], x.cache);
+  const y2 = await b.step([argmax(x.logits)], y.cache);
+  assert.ok(maxAbsDiff(x2.logits, y2.logits) < 5e-3 * scale);
+  await a.release();
+  await b.release();
+});
+
+test('4-bit quantisation: MatMulNBits layout round-trips within one step per block', () => {
+  const rng = new Rng(4);
+  const n = 3, k = 64;
+  const w = Float64Array.from({ length: n * k }, () => rng.normal());
+  const q = quantizeQ4(w, n, k);
+  assert.equal(q.packed.length, n * (k / 32) * 16);
+  const back = dequantizeQ4(q);
+  for (let i = 0; i < w.length; i++) {
+    const s = Math.abs(q.scales[Math.floor(i / 32)]);
+    // Half a step, except the +8 end that the symmetric grid clips (ORT's quantiser does the same).
+    assert.ok(Math.abs(back[i] - w[i]) <= s + 1e-6, `value ${i}`);
+  }
+});
+
+test('4-bit serving graph equals fp32 on weights already on the 4-bit grid (only int8 activations differ)', async () => {
+  // Put every quantised weight on its 4-bit grid first, so the only difference left is the kernel's
+  // int8 activation quantisation (accuracy_level 4): a check of the layout, scales and nibble order.
+  const dir = tempDir('q4');
+  makeModel({ ...PRESETS.tiny, numLayers: 1 }, dir, { seed: 2, std: 0.1 });
+  const folder = openModelFolder(dir);
+  const snapped: Record<string, TensorToWrite> = {};
+  for (const [name, t] of folder.tensors) {
+    const v = readTensorF64(t);
+    const quantised = t.shape.length === 2 && (name.endsWith('_proj.weight') || name === 'model.embed_tokens.weight');
+    snapped[name] = { dtype: 'F32', shape: t.shape, data: quantised ? dequantizeQ4(quantizeQ4(v, t.shape[0], t.shape[1])) : Float32Array.from(v) };
+  }
+  writeSafetensors(path.join(dir, 'model.safetensors'), snapped);
+  const f = openModelFolder(dir);
+  const a = await ForwardSession.create(f, { intraOpThreads: 1 });
+  const b = await ForwardSession.create(f, { quantize: 'q4', intraOpThreads: 1 });
+  const x = await a.step(IDS, a.emptyCache());
+  const y = await b.step(IDS, b.emptyCache());
+  const kl = klDivergence(x.logits, y.logits);
+  assert.ok(kl < 1e-3, `KL(fp32 || q4) = ${kl}`);
+  assert.equal(argmax(y.logits), argmax(x.logits));
+  await a.release();
+  await b.release();
+});
+
+function klDivergence(p: Float32Array, q: Float32Array): number {
+  const lp = (l: Float32Array) => {
+    const m = l.reduce((a, v) => Math.max(a, v), -Infinity);
+    const z = Math.log(l.reduce((s, v) => s + Math.exp(v - m), 0)) + m;
+    return Float64Array.from(l, (v) => v - z);
+  };
+  const a = lp(p), b = lp(q);
+  let kl = 0;
+  for (let i = 0; i < a.length; i++) kl += Math.exp(a[i]) * (a[i] - b[i]);
+  return kl;
+}
+
+test('an execution provider that cannot start falls back to CPU with a log line', async () => {
+  const f = tinyFolder('ep');
+  const fwd = await ForwardSession.create(f, { intraOpThreads: 1 });
+  const lines: string[] = [];
+  for (const p of ['webgpu', 'cuda'] as const) {
+    const { session, provider } = await createSession(fwd.stats.modelFile!, { providers: [p], intraOpThreads: 1, log: (_l, m) => lines.push(m) });
+    assert.equal(provider, 'cpu');
+    await session.release();
+  }
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /execution provider webgpu failed to start .*falling back to cpu/);
+  assert.match(lines[1], /execution provider cuda failed to start .*falling back to cpu/);
+  await fwd.release();
+});
