@@ -3,7 +3,8 @@
 // plain line `N passed, N failed` summing all layers; exits non-zero on any failure or timeout.
 // Each layer runs in its own process group, killed when it ends; processes that carry this run's
 // marker and survived are killed too. Everything temporary lives in one temp folder, removed at the end.
-// Usage: node scripts/test.mjs [--only unit|host|ui[,..]] [--grep PATTERN] [--run HOSTRUN] [--files GLOB-PREFIX]
+// Usage: node scripts/test.mjs [--only unit|host|ui[,..]] [--grep PATTERN] [--run HOSTRUN] [--files PATH-PREFIX]
+//        [--unit-dir DIR]  (unit tests from another folder; the runner's own test uses a fixture)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -54,6 +55,8 @@ function runLayer(name, cmd, args, timeoutMs, { quiet = false } = {}) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       killGroup(child.pid);
+      // Detached grandchildren (code-server's group, the browser) carry the marker: end them too.
+      killStragglers();
       resolve({ code: timedOut ? 124 : code ?? (signal ? 128 : 1), out, timedOut, seconds: (Date.now() - started) / 1000 });
     });
   });
@@ -146,14 +149,14 @@ const t0 = Date.now();
 
 try {
   if (layers.includes('unit')) {
-    const files = findTests(path.join(root, 'test/unit'), '.test.ts').filter((f) => !filesPrefix || f.startsWith(filesPrefix));
+    const files = findTests(path.join(root, opt('--unit-dir') ?? 'test/unit'), '.test.ts').filter((f) => !filesPrefix || f.startsWith(filesPrefix));
     add(await nodeTestLayer('unit', files, 5 * 60_000));
   }
 
   if (layers.includes('host')) {
     if (!step('build (development + tests)', process.execPath, ['scripts/build.mjs', '--tests'])) add({ passed: 0, failed: 1 });
     else {
-      const r = await runLayer('host', process.execPath, ['--import', 'tsx', 'test/host/run.ts', ...(hostRun ? ['--run', hostRun] : []), ...(grep ? ['--grep', grep] : [])], 6 * 60_000);
+      const r = await runLayer('host', process.execPath, ['--import', 'tsx', 'test/host/run.ts', ...(hostRun ? ['--run', hostRun] : []), ...(grep ? ['--grep', grep] : [])], 8 * 60_000);
       const last = r.out.trim().split('\n').reverse().find((l) => l.startsWith('{"passed"'));
       const counts = last ? JSON.parse(last) : { passed: 0, failed: 1 };
       if (r.timedOut || (r.code !== 0 && counts.failed === 0)) counts.failed += 1;

@@ -9,7 +9,7 @@ import { StatusView } from './dashboard/statusView';
 import { WorkspaceOptIn, type ConsentPrompt, type EnableOutcome } from './optin/workspaceOptIn';
 import { present, type HindsightView } from './status/presentation';
 import { HindsightStatusBar } from './status/statusBar';
-import { TrainerClient, type TrainerSnapshot } from './trainer/client';
+import { TrainerClient } from './trainer/client';
 
 /** What activate() returns: read-only state for other extensions and the extension-host tests. */
 export interface HindsightApi {
@@ -51,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
   const refresh = () => {
     const v = view();
     statusBar.update(v);
-    statusView.update({ ...statusModel(v, trainer.snapshot, context.storageUri?.fsPath ?? ''), ...(trainer.isReady && signals.lastCounts() ? { episodes: signals.lastCounts() } : {}) });
+    statusView.update({ ...statusModel(v, context.storageUri?.fsPath ?? ''), ...(trainer.isReady && signals.lastCounts() ? { episodes: signals.lastCounts() } : {}) });
     changed.fire();
   };
 
@@ -114,8 +114,9 @@ export async function deactivate(): Promise<void> {
   running = undefined;
 }
 
-function statusModel(v: HindsightView, t: TrainerSnapshot, storagePath: string): webview.StatusModel {
+function statusModel(v: HindsightView, storagePath: string): webview.StatusModel {
   const p = present(v);
+  const t = v.trainer;
   return {
     label: p.label,
     summary: p.tooltip,

@@ -71,4 +71,4 @@ def main(d: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ".tmp/peft-fixture"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ".tmp/train/peft-fixture"))

@@ -55,7 +55,7 @@ async function main(out: string): Promise<void> {
   console.log(`wrote ${out}: model, adapter (PEFT), expected.json (${Object.keys(grads).length} LoRA gradients)`);
 }
 
-main(process.argv[2] ?? '.tmp/peft-fixture').catch((e) => {
+main(process.argv[2] ?? '.tmp/train/peft-fixture').catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -188,9 +188,12 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
 
 /** Debian's chromium, headless, with the flags from DESIGN.md §4. */
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
+  // Its own HOME: chromium keeps a profile and crash-report folder under ~/.config otherwise.
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-browser-'));
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
+    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache') },
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -202,6 +205,8 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-quic',
     ],
   });
+  browser.on('disconnected', () => removeRoot(home));
+  return browser;
 }
 
 export async function newPage(browser: Browser): Promise<Page> {

@@ -1,7 +1,7 @@
 // The gradient rules, one row per ONNX op name: given the forward node's inputs x, outputs y
 // and the output gradients dy, each rule appends ONNX ops that compute the input gradients.
-// Rules only build graph ops (no numbers are computed here); un-broadcasting, summing over
-// several consumers and the visiting order live in the walker (gradients.ts), not here.
+// Rules only build graph ops (no numbers are computed here) and share one un-broadcast helper;
+// summing over several consumers and the visiting order live in the walker (gradients.ts).
 import type { AttrValue, NodeProto, TensorProto } from '../graph/onnx';
 import { encodeNumbers } from '../graph/builder';
 import type { Dim, Graph, Value } from '../graph/builder';

@@ -2,6 +2,8 @@
 // fed from the current adapter (swapping adapters = swapping input tensors, never a rebuild),
 // and KV caches that can be truncated to a shared prompt prefix and reused across requests.
 // Leaves out: sampling and stop rules (server/serve).
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -26,6 +28,17 @@ export interface ForwardOptions {
   /** Let idle ORT threads spin (default false for serving; see SessionOptions.spin). */
   spin?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Bump when the serving graph changes, so cached quantised .onnx files are rebuilt. */
+const GRAPH_VERSION = 1;
+
+function cacheKey(folder: ModelFolder, dtype: string, lora: LoraSpec): string {
+  const files = weightFiles(folder.tensors).map((f) => {
+    const st = fs.statSync(f);
+    return [path.basename(f), st.size, st.mtimeMs];
+  });
+  return crypto.createHash('sha256').update(JSON.stringify({ GRAPH_VERSION, files, dtype, lora })).digest('hex').slice(0, 12);
 }
 
 export const DEFAULT_SERVE_LORA: LoraSpec = { rank: 16, alpha: 32, targets: [...LORA_TARGETS] };
@@ -75,10 +88,20 @@ export class ForwardSession {
     const cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), 'hindsight-models', folder.name);
     const dir = modelFileDir(folder.dir, cacheDir, weightFiles(folder.tensors));
     const weights: WeightSet = { tensors: folder.tensors, mode: 'external', modelFileDir: dir };
-    if (opts.quantize === 'q4') weights.quantized = quantizeWeights(folder.cfg, folder.tensors);
-    const g = buildServeGraph(folder.cfg, weights, dtype, lora);
-    const bytes = g.encode({ '': 21, 'com.microsoft': 1 });
-    const file = writeModelFile(dir, `serve-${dtype}-${opts.quantize ?? 'none'}-r${lora.rank}`, bytes);
+    let file: string;
+    if (opts.quantize === 'q4') {
+      // Quantising reads every weight into JS (seconds at 0.5B): reuse the .onnx written for the same
+      // weight files (path, size, mtime), options and graph version.
+      const stem = `serve-${dtype}-q4-r${lora.rank}-${cacheKey(folder, dtype, lora)}`;
+      const hit = fs.readdirSync(dir).find((f) => f.startsWith(`.hindsight-${stem}-`) && f.endsWith('.onnx'));
+      if (hit) file = path.join(dir, hit);
+      else {
+        weights.quantized = quantizeWeights(folder.cfg, folder.tensors);
+        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }));
+      }
+    } else {
+      file = writeModelFile(dir, `serve-${dtype}-none-r${lora.rank}`, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }));
+    }
     const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, log: opts.log });
     const loadMs = performance.now() - t0;
     opts.log?.('info', `model ${folder.name} loaded on ${provider} in ${loadMs.toFixed(0)} ms (${dtype}${opts.quantize === 'q4' ? ', 4-bit weights' : ''})`);

@@ -59,6 +59,7 @@ export function quantizeWeights(cfg: ModelConfig, tensors: Map<string, TensorInf
   if (cfg.tieWordEmbeddings) names.push('model.embed_tokens.weight');
   for (const name of names) {
     const t = tensors.get(name)!;
+    if (t.shape[1] % Q4_BLOCK) continue; // K not a multiple of the block: this one stays in full precision
     out.set(name, quantizeQ4(readTensorF32(t), t.shape[0], t.shape[1]));
   }
   return out;

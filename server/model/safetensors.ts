@@ -132,7 +132,7 @@ export function readTensorBytes(t: TensorInfo): Uint8Array {
 
 /** A tensor as float64 values (F32, F16, BF16, F64). */
 export function readTensorF64(t: TensorInfo): Float64Array {
-  return decodeFloats(readTensorBytes(t), t.dtype) as Float64Array;
+  return decodeFloats(readTensorBytes(t), t.dtype);
 }
 
 /** A tensor as float32 values (half the memory of readTensorF64, for big tensors). */
@@ -145,10 +145,15 @@ export function readTensorF32(t: TensorInfo): Float32Array {
     for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
     return new Float32Array(out.buffer);
   }
-  return decodeFloats(bytes, t.dtype, Float32Array) as Float32Array;
+  return decodeAs(bytes, t.dtype, Float32Array) as Float32Array;
 }
 
-export function decodeFloats(bytes: Uint8Array, dtype: SafeDType, Out: Float64ArrayConstructor | Float32ArrayConstructor = Float64Array): Float64Array | Float32Array {
+/** Float bytes (F32, F16, BF16, F64) as float64 values. */
+export function decodeFloats(bytes: Uint8Array, dtype: SafeDType): Float64Array {
+  return decodeAs(bytes, dtype, Float64Array) as Float64Array;
+}
+
+function decodeAs(bytes: Uint8Array, dtype: SafeDType, Out: Float64ArrayConstructor | Float32ArrayConstructor): Float64Array | Float32Array {
   const n = bytes.byteLength / SAFE_DTYPE_BYTES[dtype];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Out(n);

@@ -28,37 +28,42 @@ export function logSumExp(logits: ArrayLike<number>): number {
   return mx + Math.log(z);
 }
 
-export function sampleToken(logits: ArrayLike<number>, p: SamplingParams, random: () => number, banned?: Set<number>): { id: number; logprob: number } {
-  const lse = logSumExp(logits);
-  const allowed = (i: number) => !banned?.has(i);
-  if (!(p.temperature > 0)) {
-    let best = -1;
-    for (let i = 0; i < logits.length; i++) if (allowed(i) && (best < 0 || logits[i] > logits[best])) best = i;
-    return { id: best, logprob: logits[best] - lse };
-  }
+/**
+ * Pick a token. `lse` (log Σ exp logits) may come from the graph; otherwise it is computed here.
+ * Typed arrays and plain loops: this runs once per token over the whole vocabulary (~150k).
+ */
+export function sampleToken(logits: ArrayLike<number>, p: SamplingParams, random: () => number, banned?: Set<number>, lse = logSumExp(logits)): { id: number; logprob: number } {
+  const n = logits.length;
+  let best = -1;
+  for (let i = 0; i < n; i++) if ((best < 0 || logits[i] > logits[best]) && !(banned && banned.has(i))) best = i;
+  if (!(p.temperature > 0)) return { id: best, logprob: logits[best] - lse };
   // Tempered weights relative to the max; ids whose weight is below 1e-12 of the top cannot matter
-  // at any top-p, so only the rest are sorted (a full sort of 150k ids per token costs ~30 ms).
-  let mx = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (allowed(i) && logits[i] > mx) mx = logits[i];
+  // at any top-p, so only the rest are kept (and sorted only when top-p < 1).
+  const mx = logits[best];
+  const invT = 1 / p.temperature;
   const floor = mx + p.temperature * Math.log(1e-12);
-  const idx: number[] = [];
-  for (let i = 0; i < logits.length; i++) if (logits[i] >= floor && allowed(i)) idx.push(i);
+  let idx = new Int32Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (logits[i] >= floor && !(banned && banned.has(i))) idx[m++] = i;
+  idx = idx.subarray(0, m);
   const topP = Math.min(Math.max(p.topP, 1e-6), 1);
   if (topP < 1) idx.sort((a, b) => logits[b] - logits[a]);
-  const w = idx.map((i) => Math.exp((logits[i] - mx) / p.temperature));
-  const total = w.reduce((a, b) => a + b, 0);
-  let keep = idx.length;
+  const w = new Float64Array(m);
+  let total = 0;
+  for (let k = 0; k < m; k++) total += w[k] = Math.exp((logits[idx[k]] - mx) * invT);
+  let keep = m;
+  let mass = total;
   if (topP < 1) {
     let acc = 0;
-    for (let k = 0; k < idx.length; k++) {
-      acc += w[k] / total;
-      if (acc >= topP) {
+    for (let k = 0; k < m; k++) {
+      acc += w[k];
+      if (acc >= topP * total) {
         keep = k + 1;
+        mass = acc;
         break;
       }
     }
   }
-  const mass = keep === idx.length ? total : w.slice(0, keep).reduce((a, b) => a + b, 0);
   let u = random() * mass;
   for (let k = 0; k < keep; k++) {
     u -= w[k];

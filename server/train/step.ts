@@ -170,6 +170,8 @@ export interface TrainerOptions {
   store?: AdapterStore;
   /** Also train the base weights (full fine-tuning; tiny models only). */
   trainBase?: boolean;
+  /** Pack episodes into right-padded runs of at most this many B·T tokens (default 0: one per run). */
+  packTokens?: number;
   intraOpThreads?: number;
 }
 
@@ -226,30 +228,72 @@ export class Trainer {
     return { spec: this.opts.spec, tensors, baseModel: this.opts.adapter.baseModel };
   }
 
-  /** Feeds for one episode; `norm` is the batch's masked-token count. */
-  feeds(e: TrainEpisode, norm: number): Record<string, ort.Tensor> {
-    const all = [...e.context, ...e.response];
-    const inputIds = all.slice(0, -1);
-    const T = inputIds.length, N = e.response.length;
-    const i64 = (xs: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), dims);
+  /**
+   * Feeds for a group of episodes packed as one right-padded [B, T] run (the causal mask keeps
+   * real tokens blind to the padding after them); `norm` is the whole batch's token count.
+   */
+  feeds(group: TrainEpisode[], norm: number): Record<string, ort.Tensor> {
+    const B = group.length;
+    const T = Math.max(...group.map((e) => e.context.length + e.response.length - 1));
+    const ids = new BigInt64Array(B * T), pos = new BigInt64Array(B * T);
+    const rowsAt: number[] = [], targets: number[] = [], behaviour: number[] = [], adv: number[] = [], ref: number[] = [];
+    group.forEach((e, b) => {
+      const all = [...e.context, ...e.response];
+      for (let t = 0; t < T; t++) {
+        ids[b * T + t] = BigInt(t < all.length - 1 ? all[t] : 0); // padding token id 0, never scored
+        pos[b * T + t] = BigInt(t);
+      }
+      e.response.forEach((y, k) => {
+        rowsAt.push(b * T + e.context.length - 1 + k); // the row whose next token is y
+        targets.push(y);
+        behaviour.push(e.behaviourLogprobs[k]);
+        adv.push(e.advantages[k]);
+        ref.push(e.refLogprobs?.[k] ?? 0);
+      });
+    });
+    const N = rowsAt.length;
+    const i64 = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), [xs.length]);
     const F = this.dtype === 'float64' ? Float64Array : Float32Array;
     const f = (xs: ArrayLike<number>, dims: number[]) => new ort.Tensor(this.dtype, F.from(xs), dims);
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: i64(inputIds, [1, T]),
-      position_ids: i64(inputIds.map((_, t) => t), [1, T]),
-      [TRAIN_IO.responsePositions]: i64(e.response.map((_, k) => e.context.length - 1 + k), [N]),
-      [TRAIN_IO.responseTargets]: i64(e.response, [N]),
+      input_ids: new ort.Tensor('int64', ids, [B, T]),
+      position_ids: new ort.Tensor('int64', pos, [B, T]),
+      [TRAIN_IO.responsePositions]: i64(rowsAt),
+      [TRAIN_IO.responseTargets]: i64(targets),
       [TRAIN_IO.lossMask]: f(new F(N).fill(1), [N]),
-      [OBJECTIVE_INPUTS.behaviourLogprobs]: f(e.behaviourLogprobs, [N]),
-      [OBJECTIVE_INPUTS.advantages]: f(e.advantages, [N]),
+      [OBJECTIVE_INPUTS.behaviourLogprobs]: f(behaviour, [N]),
+      [OBJECTIVE_INPUTS.advantages]: f(adv, [N]),
       [OBJECTIVE_INPUTS.lossNorm]: f([norm], []),
     };
     if ((this.opts.objective?.klBeta ?? 0) > 0) {
-      if (!e.refLogprobs) throw new Error('objective has klBeta > 0 but the episode has no refLogprobs');
-      feeds[OBJECTIVE_INPUTS.refLogprobs] = f(e.refLogprobs, [N]);
+      if (group.some((e) => !e.refLogprobs)) throw new Error('objective has klBeta > 0 but an episode has no refLogprobs');
+      feeds[OBJECTIVE_INPUTS.refLogprobs] = f(ref, [N]);
     }
     for (const p of this.graph.params) feeds[p.name] = new ort.Tensor(p.dtype, this.params.get(p.name)!, p.shape);
     return feeds;
+  }
+
+  /**
+   * Episodes grouped into runs of at most `packTokens` padded tokens (B·T), in order. Packing
+   * trades padding for larger matrix products; one episode per run when packTokens is 0.
+   */
+  private groups(batch: TrainEpisode[]): TrainEpisode[][] {
+    const limit = this.opts.packTokens ?? 0;
+    const out: TrainEpisode[][] = [];
+    let cur: TrainEpisode[] = [], maxT = 0;
+    for (const e of batch) {
+      const T = e.context.length + e.response.length - 1;
+      const nextMax = Math.max(maxT, T);
+      if (cur.length && nextMax * (cur.length + 1) > limit) {
+        out.push(cur);
+        cur = [];
+        maxT = 0;
+      }
+      cur.push(e);
+      maxT = Math.max(maxT, T);
+    }
+    if (cur.length) out.push(cur);
+    return out;
   }
 
   /** Loss, gradients and token log-probs of a batch at the current parameters (no update). */
@@ -259,12 +303,17 @@ export class Trainer {
     const acc = new GradAccumulator(new Map(this.graph.params.map((p) => [p.name, this.params.get(p.name)!.length])));
     let clip = 0;
     const logprobs: number[][] = [];
-    for (const e of batch) {
-      const out = await this.session.run(this.feeds(e, tokens));
+    for (const group of this.groups(batch)) {
+      const out = await this.session.run(this.feeds(group, tokens));
       const grads = new Map(this.graph.params.map((p) => [p.name, out[TRAIN_IO.grad(p.name)].data as FloatArray]));
       acc.add(grads, Number(out[TRAIN_IO.loss].data[0]));
       clip += Number(out[TRAIN_IO.clipFraction].data[0]);
-      logprobs.push(Array.from(out[TRAIN_IO.tokenLogprobs].data as FloatArray));
+      const lp = out[TRAIN_IO.tokenLogprobs].data as FloatArray;
+      let at = 0;
+      for (const e of group) {
+        logprobs.push(Array.from(lp.subarray(at, at + e.response.length)));
+        at += e.response.length;
+      }
     }
     return { loss: acc.nonFinite ? NaN : acc.loss, clipFraction: clip, tokens, grads: acc, logprobs };
   }

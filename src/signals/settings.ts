@@ -15,6 +15,8 @@ export interface CompletionSettings {
   prefixChars: number;
   suffixChars: number;
   maxTokens: number;
+  /** Sampling temperature sent to the model (0 = greedy). */
+  temperature: number;
   /** How long a rejected suggestion stays suppressed at its spot (ms). */
   rejectionMemoryMs: number;
 }
@@ -41,6 +43,7 @@ export function readCompletionSettings(): CompletionSettings {
     prefixChars: num('completions.prefixChars', 4000),
     suffixChars: num('completions.suffixChars', 1000),
     maxTokens: num('completions.maxTokens', 48),
+    temperature: num('completions.temperature', 0),
     rejectionMemoryMs: num('completions.rejectionMemoryMs', 120_000),
   };
 }

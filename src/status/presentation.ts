@@ -5,7 +5,7 @@ import type { TrainerSnapshot } from '../trainer/client';
 export interface HindsightView {
   enabled: boolean;
   trusted: boolean;
-  trainer: Pick<TrainerSnapshot, 'state' | 'restarts' | 'detail' | 'pid'>;
+  trainer: Pick<TrainerSnapshot, 'state' | 'restarts' | 'detail' | 'pid' | 'server'>;
 }
 
 export type Presentation = {

@@ -48,6 +48,7 @@ export class TrainerClient implements vscode.Disposable {
   private child: cp.ChildProcess | undefined;
   private connection: MessageConnection | undefined;
   private stopping = false;
+  private stopInFlight: Promise<void> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly policy: RestartPolicy;
   private readonly notificationHandlers: AnyNotificationHandler[] = [];
@@ -74,6 +75,8 @@ export class TrainerClient implements vscode.Disposable {
 
   /** Starts the trainer if it is not running; resolves once it answered initialize (or failed to). */
   async start(): Promise<void> {
+    // A stop still in progress (quick disable → enable) finishes first, so the start is not lost.
+    if (this.stopInFlight) await this.stopInFlight;
     if (this.child) return;
     this.stopping = false;
     this.policy.reset();
@@ -82,7 +85,12 @@ export class TrainerClient implements vscode.Disposable {
   }
 
   /** Asks the trainer to shut down cleanly, then kills it if it does not leave within timeoutMs. */
-  async stop(timeoutMs = 3000): Promise<void> {
+  stop(timeoutMs = 3000): Promise<void> {
+    this.stopInFlight ??= this.doStop(timeoutMs).finally(() => (this.stopInFlight = undefined));
+    return this.stopInFlight;
+  }
+
+  private async doStop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     const child = this.child;

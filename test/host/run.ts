@@ -67,8 +67,9 @@ async function runOne(run: HostRun): Promise<HostTestResult[]> {
     if (code === -1) results.push({ title: `${run.name}: run timed out after ${timeoutMs} ms`, state: 'failed', durationMs: timeoutMs });
     else if (code !== 0 && !results.some((r) => r.state === 'failed')) {
       results.push({ title: `${run.name}: extension host exited with code ${code} without a failing test`, state: 'failed', durationMs: 0 });
-    } else if (results.length === 0) {
-      results.push({ title: `${run.name}: no tests ran (suites: ${run.suites.join(', ')})`, state: grep ? 'passed' : 'failed', durationMs: 0 });
+    } else if (results.length === 0 && !grep) {
+      // With --grep an empty run is expected; without it, a run that ran nothing is a failure.
+      results.push({ title: `${run.name}: no tests ran (suites: ${run.suites.join(', ')})`, state: 'failed', durationMs: 0 });
     }
     if (results.some((r) => r.state === 'failed')) {
       const log = [...logs, '--- code-server ---', server.output()].join('\n');

@@ -1,9 +1,10 @@
 // The extension-host test runs. Each run is one code-server instance with its own workspace, user
 // settings and trust, running the listed suites (test/host/suites/<name>.test.ts) in one host.
 // To add suites that need their own setup (short timing constants, a git workspace), add a row.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyDemoWorkspace, initGitRepo } from '../../scripts/lib/codeServer';
+import { copyDemoWorkspace, initGitRepo, repoRoot } from '../../scripts/lib/codeServer';
 
 export interface HostRun {
   name: string;
@@ -52,6 +53,27 @@ export const runs: HostRun[] = [
     },
   },
   { name: 'signalsOff', suites: ['signalsOff'] },
+  // Real suggestions from a generated tiny model (npm run make-model; random weights, sampled at
+  // temperature 1 because greedy decoding of random weights stops at once). Model in <dir>/model.
+  {
+    name: 'signalsModel',
+    suites: ['signalsModel'],
+    workspace: (dir) => {
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-model.ts', '--preset', 'tiny', '--seed', '7', '--out', path.join(dir, 'model')], { cwd: repoRoot, stdio: 'ignore' });
+      return demoWorkspace(dir);
+    },
+    timeoutMs: 240_000,
+    settings: {
+      'hindsight.completions.debounceMs': 30,
+      'hindsight.completions.temperature': 1,
+      'hindsight.completions.maxTokens': 8,
+      'hindsight.signals.rejectAfterMs': 1500,
+      'hindsight.signals.acceptGraceMs': 300,
+      'hindsight.signals.survivalCheckpointsMs': [1000],
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'editor.suggestOnTriggerCharacters': false,
+    },
+  },
 ];
 
 /** Suites present on disk that no run lists (reported, so a new suite is not silently skipped). */

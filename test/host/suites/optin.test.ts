@@ -51,4 +51,20 @@ suite('opt-in', () => {
     assert.equal(api.state().statusBar.label, 'off');
     await until(api, () => !isAlive(pid), 5_000, `trainer pid ${pid} gone`);
   });
+
+  test('disabling and at once enabling again ends with a running trainer', async () => {
+    const api = await hindsight();
+    await enableWith(api, true);
+    await until(api, () => api.state().trainer.state === 'ready', 30_000, 'trainer ready');
+    const off = vscode.commands.executeCommand('hindsight.disableWorkspace');
+    const on = enableWith(api, true);
+    await Promise.all([off, on]);
+    await until(api, () => api.state().enabled && api.state().trainer.state === 'ready', 30_000, 'enabled and ready');
+    // Whether the first process was stopped in between depends on timing; a live trainer is what matters.
+    const { pid, recordingEnabled } = await api.trainerStatus();
+    assert.ok(isAlive(pid));
+    assert.equal(recordingEnabled, true);
+    await vscode.commands.executeCommand('hindsight.disableWorkspace');
+    await until(api, () => api.state().trainer.state === 'stopped', 15_000, 'trainer stopped');
+  });
 });

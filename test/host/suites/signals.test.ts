@@ -23,6 +23,7 @@ const FIXTURE = {
     { prefixEndsWith: 'const diag = ', text: 'undefinedThing(1);' },
     { prefixEndsWith: 'const committed = ', text: 'keepMe(42);' },
     { prefixEndsWith: 'const secret = ', text: 'shouldNeverShow();' },
+    { prefixEndsWith: 'const partial = pick(', text: 'alpha, beta, gamma);' },
   ],
 };
 
@@ -168,6 +169,25 @@ suite('editor signals (real editor, test-double suggestions)', function () {
     assert.equal(acc.event.type === 'accepted' && acc.event.acceptedText, 'abcdefgh;');
     assert.match(editor.document.getText(), /const typed = abcdefgh;/);
     assert.equal(decision(id, 'rejected'), undefined);
+  });
+
+  test('partial acceptance (accept next word) is inferred from the document change', async () => {
+    const editor = await openAtEnd('src/partial.ts', 'const partial = pick(');
+    const id = await showSuggestion(editor);
+    await new Promise((r) => setTimeout(r, 300));
+    const changes: unknown[] = [];
+    const sub = vscode.workspace.onDidChangeTextDocument((e) => e.document === editor.document && changes.push({ at: Date.now(), c: e.contentChanges.map((c) => ({ o: c.rangeOffset, l: c.rangeLength, t: c.text })) }));
+    const t0 = Date.now();
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
+    const inserted = editor.document.getText().slice('const partial = pick('.length);
+    assert.ok(inserted.length > 0 && 'alpha, beta, gamma);'.startsWith(inserted) && inserted.length < 20, `accept-word inserted ${JSON.stringify(inserted)}`);
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+    const acc = await waitFor('partial acceptance', () => decision(id, 'accepted')).catch((err) => {
+      throw new Error(`${err.message}\nt0 ${t0} changes ${JSON.stringify(changes)}\ndecisions: ${JSON.stringify(decisions.filter((d) => d.id === id))} pending: ${api.signals.tracker.lifecycle.pendingIds()} stats ${JSON.stringify(api.signals.provider.stats)}`);
+    });
+    assert.equal(acc.event.type === 'accepted' && acc.event.how, 'partial');
+    assert.equal(acc.event.type === 'accepted' && acc.event.acceptedText, inserted);
+    assert.equal((await stored(id)).outcome, 'partial');
   });
 
   test('a diagnostic in the inserted range is recorded with its message and code', async () => {

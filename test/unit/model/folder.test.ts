@@ -94,3 +94,12 @@ function edit(dir: string, f: (c: Record<string, unknown>) => Record<string, unk
   const p = path.join(dir, 'config.json');
   fs.writeFileSync(p, JSON.stringify(f(JSON.parse(fs.readFileSync(p, 'utf8')))));
 }
+
+test('make-model is deterministic for a seed and differs across seeds', () => {
+  const bytes = (seed: number) => {
+    const { dir } = smallModel('det', {}, { seed, tokenizer: false });
+    return fs.readFileSync(path.join(dir, 'model.safetensors'));
+  };
+  assert.ok(bytes(1).equals(bytes(1)));
+  assert.ok(!bytes(1).equals(bytes(2)));
+});

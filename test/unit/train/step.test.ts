@@ -69,6 +69,22 @@ test('LoRA gradients of the whole step (PPO clip + k3 KL, two episodes of differ
   await tr.release();
 });
 
+test('packing episodes of different lengths into one right-padded run gives the same loss, log-probs and gradients', async () => {
+  const adapter = randomAdapter(12);
+  const one = await Trainer.create(cfg, weights, { dtype: 'float64', spec: SPEC, adapter });
+  const packed = await Trainer.create(cfg, weights, { dtype: 'float64', spec: SPEC, adapter, packTokens: 64 });
+  const batch = [...(await episodesNear(one, 23)), { context: [9, 9, 2], response: [5], behaviourLogprobs: [-4], advantages: [0.7], refLogprobs: [-4] }];
+  const a = await one.evaluate(batch), b = await packed.evaluate(batch);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-12, `${a.loss} vs ${b.loss}`);
+  a.logprobs.forEach((row, i) => row.forEach((v, k) => assert.ok(Math.abs(v - b.logprobs[i][k]) < 1e-12)));
+  for (const [k, g] of a.grads.sum) {
+    const h = b.grads.sum.get(k)!;
+    g.forEach((v, i) => assert.ok(Math.abs(v - h[i]) < 1e-12 * Math.max(1, Math.abs(v)), `${k}[${i}] ${v} vs ${h[i]}`));
+  }
+  await one.release();
+  await packed.release();
+});
+
 test('full fine-tuning is the same code with base weights trainable; its gradients match finite differences', async () => {
   const f64 = microModel('full', {}, { dtype: 'F64' as never });
   const tr = await Trainer.create(f64.cfg, f64.weights, { dtype: 'float64', spec: SPEC, adapter: randomAdapter(6), trainBase: true });
@@ -87,6 +103,8 @@ test('the train graph scores response tokens exactly as the score graph does', a
   const scorer = await ScoreSession.create(cfg, weights, { lora: SPEC });
   const e = { context: [5, 9, 13, 2, 44], response: [10, 20, 30], behaviourLogprobs: [0, 0, 0], advantages: [0, 0, 0] };
   const mine = (await tr.evaluate([e])).logprobs[0];
+  // the decoder's own one-position head reaches no output and is pruned
+  assert.ok(!tr.graph.graph.nodes.some((n) => n.name.startsWith('lm_head.')), 'lm_head nodes left in the train graph');
   const theirs = await scorer.score(e.context, e.response, adapter.tensors);
   mine.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]) < 1e-4, `token ${i}: ${v} vs ${theirs[i]}`));
   await tr.release();
