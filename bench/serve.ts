@@ -146,7 +146,7 @@ async function servedFigures(dir: string, opts: ForwardOptions): Promise<{ first
 }
 
 async function main() {
-  log(`bench:serve on ${os.cpus()[0]?.model ?? 'cpu'}, ${threads} threads`);
+  log(`bench:serve on ${os.cpus()[0]?.model ?? 'cpu'}, ${threads} threads, load average ${os.loadavg()[0].toFixed(1)}`);
   const gflops = await matmulGflops();
   const gbps = await weightReadGbps();
   log(`MatMul ${gflops.toFixed(1)} GFLOP/s; weight read (fp32 GEMV, 256 MB) ${gbps.toFixed(1)} GB/s`);
@@ -198,7 +198,8 @@ async function main() {
   const cols: (keyof ModelRow)[] = ['variant', 'load_ms', 'prefill_tok_s', 'decode_tok_s', 'ttft_ms', 'decode_roofline_fraction', 'suggestion_ms', 'suggestion_warm_ms', 'max_loop_stall_ms'];
   console.log(cols.map((c) => String(c).replace(/_/g, ' ').padEnd(c === 'variant' ? 24 : 20)).join(''));
   for (const r of rows) console.log(cols.map((c) => (typeof r[c] === 'number' ? (r[c] as number).toFixed(c === 'decode_roofline_fraction' ? 3 : 1) : String(r[c] ?? '—')).padEnd(c === 'variant' ? 24 : 20)).join(''));
-  console.log(JSON.stringify({ bench: 'serve', threads, matmul_gflops: round(gflops), mem_gbps: round(gbps), models }));
+  // The machine's 1-minute load average at the end: figures from a shared machine need it.
+  console.log(JSON.stringify({ bench: 'serve', threads, load_avg: round(os.loadavg()[0]), matmul_gflops: round(gflops), mem_gbps: round(gbps), models }));
 }
 
 function argmax(x: Float32Array): number {

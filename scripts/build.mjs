@@ -99,12 +99,17 @@ async function buildTests() {
 /** Copies the parts of onnxruntime-node the trainer needs on linux-x64 into dist/node_modules. */
 function copyRuntime() {
   const dst = path.join(root, 'dist/node_modules');
-  fs.rmSync(dst, { recursive: true, force: true });
   const copy = (rel) => {
     const from = path.join(root, 'node_modules', rel);
     const to = path.join(dst, rel);
     fs.mkdirSync(path.dirname(to), { recursive: true });
-    fs.cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts') });
+    // Files already there unchanged are skipped: rewriting a loaded .so under a running trainer crashes it.
+    const changed = (src, dest) => {
+      if (!fs.existsSync(dest)) return true;
+      const [a, b] = [fs.statSync(src), fs.statSync(dest)];
+      return a.isDirectory() || a.size !== b.size || a.mtimeMs > b.mtimeMs;
+    };
+    fs.cpSync(from, to, { recursive: true, preserveTimestamps: true, filter: (src, dest) => !src.endsWith('.map') && !src.endsWith('.d.ts') && changed(src, dest) });
   };
   copy('onnxruntime-node/package.json');
   copy('onnxruntime-node/dist');
@@ -114,7 +119,7 @@ function copyRuntime() {
 }
 
 const t0 = Date.now();
-fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+// dist/ is overwritten in place, not emptied first: a test run elsewhere in the tree may be using it.
 await Promise.all([buildNode(), buildWebview(), withTests ? buildTests() : Promise.resolve()]);
 if (production) copyRuntime();
 console.log(`[build] ${production ? 'production' : 'development'}${withTests ? ' + tests' : ''} in ${Date.now() - t0} ms`);

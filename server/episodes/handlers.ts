@@ -12,6 +12,12 @@ export interface EpisodesArea {
   store(): EpisodeStore | undefined;
 }
 
+/** The last registered area, for in-process readers (judge, trainer) that are not handed it. */
+let active: EpisodesArea | undefined;
+export function episodesArea(): EpisodesArea | undefined {
+  return active;
+}
+
 export function registerEpisodesHandlers(connection: MessageConnection, ctx: ServerContext): EpisodesArea {
   let store: EpisodeStore | undefined;
   let opening: Promise<void> | undefined;
@@ -115,5 +121,6 @@ export function registerEpisodesHandlers(connection: MessageConnection, ctx: Ser
     return countsResult(s);
   });
 
-  return { store: () => store };
+  active = { store: () => store };
+  return active;
 }

@@ -35,6 +35,7 @@ export class EpisodeStore {
   private readonly sizes = new Map<string, number>();
   private maxBytes: number;
   private compacting: Promise<void> | undefined;
+  private readonly listeners = new Set<(view: EpisodeView) => void>();
   readonly replayIssues: ReplayIssue[];
 
   private constructor(private log: RecordLog<LogRecord>, readonly dir: string, issues: ReplayIssue[], private readonly opts: StoreOptions) {
@@ -96,6 +97,7 @@ export class EpisodeStore {
     const rec: LogRecord = { t: 'episode', ep };
     await this.log.append(rec);
     this.fold(rec, recordBytes(rec));
+    this.emit(ep.id);
     await this.maybeCompact();
     return { stored: true };
   }
@@ -107,8 +109,30 @@ export class EpisodeStore {
     const rec: LogRecord = { t: 'event', id, ev };
     await this.log.append(rec);
     this.fold(rec, recordBytes(rec));
+    this.emit(id);
     await this.maybeCompact();
     return { stored: true };
+  }
+
+  /**
+   * Called after each durable append with the episode's updated view (e.g. the trainer waits for
+   * status 'complete'). Returns an unsubscribe function. Listener errors are swallowed.
+   */
+  onChange(listener: (view: EpisodeView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(id: string): void {
+    const v = this.views.get(id);
+    if (!v) return;
+    for (const l of this.listeners) {
+      try {
+        l(v);
+      } catch {
+        /* a listener's bug must not fail the append that was already acknowledged */
+      }
+    }
   }
 
   get(id: string): EpisodeView | undefined {

@@ -20,9 +20,9 @@ export type ComputeDType = 'float32' | 'float64' | 'float16';
 export interface WeightSet {
   tensors: Map<string, TensorInfo>;
   /**
-   * 'external': initialisers point into the .safetensors files (zero copy); locations are made
-   * relative to `modelFileDir`, the folder the .onnx file will be written to (ORT refuses absolute
-   * and escaping paths). 'inline': bytes are copied into the model (tests, small models).
+   * 'external': initialisers point into the .safetensors files (zero copy) by file name; the .onnx
+   * must be written to `modelFileDir`, the weights' folder or one holding links to them (ORT refuses
+   * absolute and escaping paths). 'inline': bytes are copied into the model (tests, small models).
    */
   mode: 'external' | 'inline';
   modelFileDir?: string;
@@ -155,7 +155,8 @@ class DecoderContext {
     if (!dt) throw new Error(`weight ${name}: dtype ${t.dtype} is not a float type`);
     let data: Uint8Array | ExternalData;
     if (this.weights.mode === 'external') {
-      const location = path.relative(this.weights.modelFileDir ?? path.dirname(t.file), t.file);
+      // The .onnx sits beside the weight files, or beside links to them (session.ts): a bare name.
+      const location = path.basename(t.file);
       data = { location, offset: t.offset, length: t.length };
     } else data = readTensorBytes(t);
     return this.g.weight(name, dt, t.shape, data);

@@ -43,23 +43,28 @@ export function buildForwardGraph(cfg: ModelConfig, weights: WeightSet, opts: De
  * next to the weights when that folder is writable; otherwise a cache folder holding hard links
  * to the weight files (same filesystem), else copies.
  */
-export function modelFileDir(weightsDir: string, cacheDir: string, files: string[]): string {
-  try {
-    fs.accessSync(weightsDir, fs.constants.W_OK);
-    return weightsDir;
-  } catch {
-    fs.mkdirSync(cacheDir, { recursive: true });
-    for (const f of files) {
-      const dst = path.join(cacheDir, path.basename(f));
-      if (fs.existsSync(dst) && fs.statSync(dst).size === fs.statSync(f).size) continue;
-      fs.rmSync(dst, { force: true });
-      try {
-        fs.linkSync(f, dst);
-      } catch {
-        fs.copyFileSync(f, dst);
-      }
+export function modelFileDir(weightsDir: string, cacheDir: string, files: string[], writable = isWritable(weightsDir)): string {
+  if (writable) return weightsDir;
+  fs.mkdirSync(cacheDir, { recursive: true });
+  for (const f of files) {
+    const dst = path.join(cacheDir, path.basename(f));
+    if (fs.existsSync(dst) && fs.statSync(dst).size === fs.statSync(f).size) continue;
+    fs.rmSync(dst, { force: true });
+    try {
+      fs.linkSync(f, dst);
+    } catch {
+      fs.copyFileSync(f, dst); // another filesystem: a copy (once)
     }
-    return cacheDir;
+  }
+  return cacheDir;
+}
+
+function isWritable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

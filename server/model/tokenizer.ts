@@ -22,7 +22,14 @@ export class ModelTokenizer {
   /** Ids that end a suggestion: EOS and every added control token (FIM, chat, repo/file markers). */
   readonly stopIds: Set<number>;
 
-  constructor(private tok: Tokenizer, eosIds: number[]) {
+  /** Largest id the tokenizer can produce (vocabulary and added tokens). */
+  readonly maxId: number;
+
+  constructor(private tok: Tokenizer, eosIds: number[], vocab: Record<string, number> = {}) {
+    let maxId = -1;
+    for (const id of Object.values(vocab)) if (id > maxId) maxId = id;
+    for (const id of tok.get_added_tokens_decoder().keys()) if (id > maxId) maxId = id;
+    this.maxId = maxId;
     const id = (s: string) => tok.token_to_id(s);
     const [p, s, m] = [id('<|fim_prefix|>'), id('<|fim_suffix|>'), id('<|fim_middle|>')];
     this.fim = p !== undefined && s !== undefined && m !== undefined ? { prefix: p, suffix: s, middle: m } : undefined;
@@ -68,7 +75,7 @@ export function loadTokenizer(dir: string, eosIds: number[] = []): ModelTokenize
   } catch (e) {
     throw new ModelFolderError(file, `not a tokenizer the library can load (${(e as Error).message})`);
   }
-  return new ModelTokenizer(tok, eosIds);
+  return new ModelTokenizer(tok, eosIds, (json as { model?: { vocab?: Record<string, number> } }).model?.vocab ?? {});
 }
 
 /**

@@ -1,12 +1,26 @@
 // The serving worker thread: owns the model session, so session.run() (which blocks its thread)
 // never stalls the trainer's JSON-RPC loop. Requests run one at a time; cancellation arrives
 // through shared memory (checked between decode steps, no message needed), adapters by message.
+import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openModelFolder, type ModelFolder } from '../model/folder';
+import { ModelFolderError } from '../model/config';
 import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
 import { ForwardSession, type ForwardOptions, type KvCache } from '../model/forwardSession';
 import { generate } from './generate';
 import { CANCEL_SLOTS, type FromWorker, type ToWorker } from './messages';
+
+/** Nice value of the serving threads (0 normal … 19 lowest). */
+const SERVE_NICE = 10;
+
+// Lower this thread's priority before ORT creates its pool threads (they inherit it; on Linux a
+// nice value is per thread): when cores are scarce, the JSON-RPC loop and the editor run first and
+// generation waits a few ms, rather than the other way round. Best effort (some systems refuse).
+try {
+  os.setPriority(0, SERVE_NICE);
+} catch {
+  /* not permitted: serve at normal priority */
+}
 
 const port = parentPort!;
 const cancelRing = new Int32Array(workerData.cancel as SharedArrayBuffer);
@@ -33,6 +47,8 @@ async function handle(m: ToWorker): Promise<void> {
         options = m.options;
         folder = openModelFolder(m.modelDir);
         tok = loadTokenizer(folder.dir, folder.cfg.eosTokenId);
+        if (tok.maxId >= folder.cfg.vocabSize)
+          throw new ModelFolderError(folder.tokenizerFile, `has token ids up to ${tok.maxId} but config.json vocab_size is ${folder.cfg.vocabSize} (tokenizer from another model?)`);
         fwd = await ForwardSession.create(folder, { ...options, log });
         post({ type: 'loaded', name: folder.name, loadMs: fwd.stats.loadMs, provider: fwd.stats.provider, lora: fwd.lora });
       } catch (e) {

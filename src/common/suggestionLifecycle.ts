@@ -136,9 +136,33 @@ export class SuggestionLifecycle {
       }
       out.push(...this.hide(p, 'diverged', now, changes));
     }
+    out.push(...this.revive(uri, changes, now));
     for (const r of this.rejected) if (r.uri === uri) r.range = growRange(r.range, changes);
     for (const a of this.accepted.values()) if (a.uri === uri) a.range = applyChanges(a.range, changes);
     return out;
+  }
+
+  /**
+   * VS Code keeps ghost text on screen past our timeout: typing or accepting the next word of a
+   * timed-out suggestion brings it back to pending (its typed-instead read is cancelled).
+   */
+  private revive(uri: string, changes: readonly TextChange[], now: number): Decision[] {
+    const c = changes.length === 1 ? changes[0] : undefined;
+    if (!c || c.rangeLength !== 0 || c.text.length === 0) return [];
+    for (const h of this.hidden.values()) {
+      // Only shortly after the timeout (h.deadline): later, the ghost text is long gone.
+      if (h.uri !== uri || now - h.deadline > this.cfg.rejectAfterMs) continue;
+      const r = this.rejected.findIndex((x) => x.id === h.id);
+      const start = r >= 0 ? this.rejected[r].range.start : h.start;
+      if (c.rangeOffset !== start + h.typed.length || !h.full.slice(h.typed.length).startsWith(c.text)) continue;
+      if (r >= 0) this.rejected.splice(r, 1);
+      this.hidden.delete(h.id);
+      const p: Pending = { ...h, start, typed: h.typed + c.text, chunked: h.chunked + (c.text.length > 1 ? c.text.length : 0) };
+      p.deadline = now + (p.typed === p.full ? this.cfg.acceptGraceMs : this.cfg.rejectAfterMs);
+      this.pending.set(p.id, p);
+      return [];
+    }
+    return [];
   }
 
   /** The cursor moved; a pending suggestion whose spot the cursor left is hidden. */

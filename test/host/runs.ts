@@ -31,7 +31,7 @@ export function demoWorkspace(dir: string): string {
 
 export const runs: HostRun[] = [
   { name: 'foundation', suites: ['activation', 'commands', 'optin', 'restart'] },
-  { name: 'untrusted', suites: ['untrusted'], trusted: false },
+  { name: 'untrusted', suites: ['untrusted', 'signalsOff'], trusted: false },
   // Editor signals with short timing constants (hindsight.signals.*) in a git workspace.
   {
     name: 'signals',

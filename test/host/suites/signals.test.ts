@@ -177,16 +177,16 @@ suite('editor signals (real editor, test-double suggestions)', function () {
     await new Promise((r) => setTimeout(r, 300));
     const changes: unknown[] = [];
     const sub = vscode.workspace.onDidChangeTextDocument((e) => e.document === editor.document && changes.push({ at: Date.now(), c: e.contentChanges.map((c) => ({ o: c.rangeOffset, l: c.rangeLength, t: c.text })) }));
-    const t0 = Date.now();
     await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
     const inserted = editor.document.getText().slice('const partial = pick('.length);
     assert.ok(inserted.length > 0 && 'alpha, beta, gamma);'.startsWith(inserted) && inserted.length < 20, `accept-word inserted ${JSON.stringify(inserted)}`);
     await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
     const acc = await waitFor('partial acceptance', () => decision(id, 'accepted')).catch((err) => {
-      throw new Error(`${err.message}\nt0 ${t0} changes ${JSON.stringify(changes)}\ndecisions: ${JSON.stringify(decisions.filter((d) => d.id === id))} pending: ${api.signals.tracker.lifecycle.pendingIds()} stats ${JSON.stringify(api.signals.provider.stats)}`);
+      throw new Error(`${err.message}\nchanges ${JSON.stringify(changes)}\ndecisions: ${JSON.stringify(decisions.filter((d) => d.id === id))} pending: ${api.signals.tracker.lifecycle.pendingIds()} stats ${JSON.stringify(api.signals.provider.stats)}`);
     });
     assert.equal(acc.event.type === 'accepted' && acc.event.how, 'partial');
     assert.equal(acc.event.type === 'accepted' && acc.event.acceptedText, inserted);
+    sub.dispose();
     assert.equal((await stored(id)).outcome, 'partial');
   });
 
@@ -208,7 +208,7 @@ suite('editor signals (real editor, test-double suggestions)', function () {
     coll.dispose();
   });
 
-  test('test outcomes: a failing and a passing test command in a terminal (shell integration), or the reason it is unavailable', async function () {
+  test('test outcomes: a failing and a passing test command in a terminal (shell integration: exit code, command line, output)', async function () {
     const editor = await openAtEnd('src/outcome.ts', 'const committed = ');
     const id = await showSuggestion(editor);
     await new Promise((r) => setTimeout(r, 300));
@@ -257,6 +257,12 @@ suite('editor signals (real editor, test-double suggestions)', function () {
     assert.equal(ev.event.type === 'testOutcome' && ev.event.commandLine, 'node --test fail.test.mjs');
     const v = await stored(id);
     assert.ok(v.events.some((e) => e.type === 'testOutcome' && e.source === 'task'));
+    // Shell integration could not tell the exit code: recorded as unknown, never as a pass.
+    const ids = api.signals.attributeOutcome(api.signals.tracker, { source: 'terminal', commandLine: 'npm run build', kind: 'build', exitCode: undefined });
+    assert.ok(ids.includes(id));
+    const unknown = await waitFor('unknown outcome', () => decisions.find((x) => x.id === id && x.event.type === 'testOutcome' && x.event.kind === 'build'));
+    assert.equal(unknown.event.type === 'testOutcome' && unknown.event.outcome, 'unknown');
+    assert.equal(unknown.event.type === 'testOutcome' && unknown.event.exitCode, null);
   });
 
   test('commit: accepted code that reaches a git commit is recorded as committed', async () => {
@@ -298,6 +304,19 @@ suite('editor signals (real editor, test-double suggestions)', function () {
     await api.signals.flush();
     const all = await api.signals.query({ limit: 1000 });
     assert.ok(!all.episodes.some((e) => e.relPath.startsWith('secrets/')));
+  });
+
+  test('languages outside hindsight.languages and huge files are skipped', async () => {
+    const skipped = () => ({ ...api.signals.provider.stats.skipped });
+    const before = skipped();
+    await openAtEnd('notes/readme.md', 'const accepted = ');
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    await waitFor('markdown skipped', () => (skipped()['excluded'] ?? 0) > (before['excluded'] ?? 0));
+    const big = '// filler line to make the file larger than one megabyte of text\n'.repeat(17_000) + 'const accepted = ';
+    await openAtEnd('src/huge.ts', big);
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    await waitFor('huge file skipped', () => (skipped()['file too large'] ?? 0) > (before['file too large'] ?? 0));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   test('counts by outcome, export JSONL, forget', async () => {

@@ -1,5 +1,5 @@
-// Not opted in (trusted workspace, Hindsight never enabled): no trainer, no suggestion, nothing
-// recorded, and "Correct this" says nothing was stored. The server-side refusal when recording
+// Not opted in (the `signalsOff` run) or untrusted (the `untrusted` run): no trainer, no
+// suggestion, nothing recorded, and "Correct this" says nothing was stored. The server-side refusal when recording
 // is off is covered by test/unit/episodes/handlers.test.ts.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { hindsight, until } from '../helpers';
 
-suite('editor signals when not opted in', () => {
+suite('editor signals when not opted in or untrusted', () => {
   test('no suggestion, no episode, Correct this records nothing', async () => {
     const api = await hindsight();
     assert.equal(api.state().enabled, false);

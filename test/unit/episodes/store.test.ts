@@ -24,6 +24,11 @@ test('append, fold events, reopen: views, status, queries and counts survive a r
   await s.appendEvent('d', { type: 'rejected', at: 4100, reason: 'diverged', visibleMs: 900 });
   await s.appendEvent('d', { type: 'typedInstead', at: 4200, text: 'other()' });
   await s.appendEvent('d', { type: 'correction', at: 4300, directive: 'use other() here' });
+  const seen: string[] = [];
+  const off = s.onChange((v) => seen.push(`${v.id}:${v.status}`));
+  await s.appendEvent('c', { type: 'correction', at: 3200, directive: 'listener check' });
+  off();
+  assert.deepEqual(seen, ['c:complete']);
   const unknown = await s.appendEvent('zzz', { type: 'closed', at: 1, reason: 'x' });
   assert.equal(unknown.stored, false);
   await s.close();
@@ -44,7 +49,7 @@ test('append, fold events, reopen: views, status, queries and counts survive a r
   assert.equal(s.query({ id: 'b' }).episodes[0].id, 'b');
   const c = s.counts();
   assert.deepEqual(c.byOutcome, { pending: 0, accepted: 1, partial: 0, rejected: 2, notShown: 1 });
-  assert.equal(c.corrected, 1);
+  assert.equal(c.corrected, 2);
   assert.equal(c.bySurvival.unchanged, 1);
 
   const out = path.join(dir, 'export.jsonl');

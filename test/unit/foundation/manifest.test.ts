@@ -2,6 +2,7 @@
 // hindsight.* setting described, the untrusted-workspace capability declared.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -33,4 +34,12 @@ test('declares limited support for untrusted workspaces and the engine', () => {
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.equal(pkg.engines.vscode, '^1.100.0');
   assert.equal(pkg.main, './dist/extension.js');
+});
+
+test('README lists every setting (generated table up to date) and every command title', () => {
+  const root = path.join(__dirname, '../../..');
+  const r = spawnSync(process.execPath, ['scripts/docs-settings.mjs', '--check'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  for (const c of pkg.contributes.commands) assert.ok(readme.includes(c.title), `README does not mention the command "${c.title}"`);
 });

@@ -1,8 +1,10 @@
 // The trainer process over stdio, as the extension drives it: initialize, status, configure,
 // shutdown + exit; stdout carries only protocol frames; console output arrives as `log`.
-import test from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { lifecycle } from '../../../protocol';
@@ -21,7 +23,10 @@ function startServer() {
   return { child, connection, logs, statuses, exited };
 }
 
-const init: lifecycle.InitializeParams = { storageDir: '/tmp/hindsight-test-none', recordingEnabled: false, modelPath: '', clientVersion: 'test' };
+// Areas may create files under storageDir on initialize: keep them in a temp folder of our own.
+const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-server-test-'));
+after(() => fs.rmSync(storageDir, { recursive: true, force: true }));
+const init: lifecycle.InitializeParams = { storageDir, recordingEnabled: false, modelPath: '', clientVersion: 'test' };
 
 test('initialize, status, configure, then shutdown + exit leaves with code 0', { timeout: 30_000 }, async () => {
   const s = startServer();

@@ -8,7 +8,7 @@ import { loadTokenizer } from '../../../server/model/tokenizer';
 import { QWEN_TOKENIZER_DIR, makeModel, PRESETS, Rng } from '../../../scripts/make-model';
 import { generate, type StepModel } from '../../../server/serve/generate';
 import { ModelServer } from '../../../server/serve/modelServer';
-import { registerServeHandlers } from '../../../server/serve/handlers';
+import { registerServeHandlers, serveOptionsFromEnv } from '../../../server/serve/handlers';
 import { loraTensors } from '../../../server/model/lora';
 import { openModelFolder } from '../../../server/model/folder';
 import { ForwardSession } from '../../../server/model/forwardSession';
@@ -166,6 +166,12 @@ test('serve/complete handler: unavailable without a model, a broken folder is re
   hooks.conf.forEach((f) => f());
   await area.ready();
   assert.match((await call()).reason!, /model failed to load: .*config\.json: cannot read/);
+  const small = tempDir('vocab');
+  makeModel({ ...PRESETS.tiny, numLayers: 1, vocabSize: 1000 }, small, { seed: 5, tokenizer: true });
+  modelPath = small;
+  hooks.conf.forEach((f) => f());
+  await area.ready();
+  assert.match((await call()).reason!, /tokenizer\.json: has token ids up to 151668 but config\.json vocab_size is 1000/);
   const dir = tempDir('h');
   makeModel({ ...PRESETS.tiny, numLayers: 1 }, dir, { seed: 5 });
   modelPath = dir;
@@ -178,4 +184,10 @@ test('serve/complete handler: unavailable without a model, a broken folder is re
   assert.equal(version, 2);
   assert.equal((await call()).adapterVersion, 2);
   for (const f of hooks.shut) await f();
+});
+
+test('serving options: CPU-only defaults to 4-bit weights, GPU providers keep full weights, env overrides', async () => {
+  assert.deepEqual(serveOptionsFromEnv({}), { quantize: 'q4' });
+  assert.deepEqual(serveOptionsFromEnv({ HINDSIGHT_PROVIDERS: 'webgpu,cpu', HINDSIGHT_DTYPE: 'float16' }), { providers: ['webgpu', 'cpu'], dtype: 'float16', quantize: 'none' });
+  assert.deepEqual(serveOptionsFromEnv({ HINDSIGHT_QUANTIZE: 'none', HINDSIGHT_THREADS: '1' }), { intraOpThreads: 1, quantize: 'none' });
 });

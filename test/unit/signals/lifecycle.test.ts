@@ -130,6 +130,20 @@ test('a late accept after the timeout still counts (ghost text stays on screen) 
   assert.deepEqual(lc.accept('late', 12_500), [], 'once');
 });
 
+test('accepting a word of a timed-out suggestion (still on screen) revives it: partial, no typed-instead', () => {
+  const lc = new SuggestionLifecycle(DEFAULT_SIGNALS);
+  const doc = new Doc('f(');
+  lc.shown({ id: 'rv', uri: U, offset: 2, text: 'alpha, beta)' }, 0);
+  assert.deepEqual(types(lc.tick(10_000, () => doc.text)), ['rejected']);
+  lc.change(U, doc.edit(0, 0, '// x\n'), 10_500); // an edit above moves the spot
+  assert.deepEqual(lc.change(U, doc.edit(7, 0, 'alpha'), 11_000), []);
+  const d = lc.tick(21_000, () => doc.text);
+  assert.deepEqual(types(d), ['accepted']);
+  assert.equal(d[0].event.type === 'accepted' && d[0].event.how, 'partial');
+  assert.equal(d[0].event.type === 'accepted' && d[0].event.start, 7);
+  assert.deepEqual(types(lc.tick(60_000, () => doc.text)).filter((t) => t === 'typedInstead'), []);
+});
+
 test('nextDue reports the earliest timer', () => {
   const lc = new SuggestionLifecycle({ ...DEFAULT_SIGNALS, rejectAfterMs: 1000 });
   assert.equal(lc.nextDue(), undefined);

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EpisodeSink } from '../../../src/signals/episodeSink';
+import { sampleEpisode } from '../episodes/helpers';
+
+// A fake trainer connection: records calls in arrival order and answers after a delay, slower
+// for appends, so an event that did not wait for its episode would arrive first.
+function fakeClient(store: boolean) {
+  const calls: string[] = [];
+  const client = {
+    isReady: true,
+    sendRequest: async (type: { method: string }, params: { episode?: { id: string }; id?: string; event?: { type: string } }) => {
+      await new Promise((r) => setTimeout(r, type.method === 'episodes/append' ? 30 : 1));
+      calls.push(type.method === 'episodes/append' ? `append ${params.episode!.id}` : `event ${params.id} ${params.event!.type}`);
+      return store ? { stored: true } : { stored: false, reason: 'recording is off' };
+    },
+  };
+  const logs: string[] = [];
+  const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m) };
+  return { client, calls, logs, log };
+}
+
+test('events wait for their episode and keep their order', async () => {
+  const f = fakeClient(true);
+  const sink = new EpisodeSink(f.client as never, f.log as never);
+  void sink.append(sampleEpisode('a'));
+  void sink.event('a', { type: 'rejected', at: 1, reason: 'timeout', visibleMs: 1 });
+  void sink.event('a', { type: 'typedInstead', at: 2, text: 'x' });
+  await sink.flush();
+  assert.deepEqual(f.calls, ['append a', 'event a rejected', 'event a typedInstead']);
+});
+
+test('events of an episode that was not stored are dropped; the reason is logged once', async () => {
+  const f = fakeClient(false);
+  const sink = new EpisodeSink(f.client as never, f.log as never);
+  assert.equal(await sink.append(sampleEpisode('b')), false);
+  assert.equal(await sink.event('b', { type: 'notShown', at: 1, visibleMs: 1 }), false);
+  await sink.append(sampleEpisode('c'));
+  await sink.flush();
+  assert.deepEqual(f.calls, ['append b', 'append c']);
+  assert.equal(f.logs.filter((l) => /recording is off/.test(l)).length, 1);
+});
+
+test('nothing is sent while the trainer is not running', async () => {
+  const f = fakeClient(true);
+  f.client.isReady = false;
+  const sink = new EpisodeSink(f.client as never, f.log as never);
+  assert.equal(await sink.append(sampleEpisode('d')), false);
+  assert.deepEqual(f.calls, []);
+});
