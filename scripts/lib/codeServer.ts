@@ -28,6 +28,13 @@ export const baseUserSettings: Record<string, unknown> = {
   'workbench.welcomePage.walkthroughs.openOnInstall': false,
 };
 
+/** With these (and no --disable-workspace-trust) a folder opens untrusted, with no trust prompt. */
+export const untrustedSettings: Record<string, unknown> = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.emptyWindow': false,
+};
+
 export interface CodeServerOptions {
   /** Temp folder the instance lives in (user data, extensions, HOME, TMPDIR). */
   root: string;
@@ -114,7 +121,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   fs.mkdirSync(extensionsDir, { recursive: true });
   writeUserSettings(userDataDir, {
     ...baseUserSettings,
-    ...(trusted ? {} : { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false }),
+    ...(trusted ? {} : untrustedSettings),
     ...opts.userSettings,
   });
   const env = isolatedEnv(opts.root, opts.env);

@@ -12,10 +12,6 @@ export class StatusView implements vscode.Disposable {
     private readonly runCommand: (command: string) => void,
   ) {}
 
-  get isOpen() {
-    return this.panel !== undefined;
-  }
-
   show() {
     if (this.panel) {
       this.panel.reveal();

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runTests } from '@vscode/test-electron';
-import { baseUserSettings, repoRoot, tempRoot, writeUserSettings } from '../../scripts/lib/codeServer';
+import { baseUserSettings, repoRoot, tempRoot, untrustedSettings, writeUserSettings } from '../../scripts/lib/codeServer';
 import type { HostTestResult } from './index';
 import { demoWorkspace, runs } from './runs';
 
@@ -21,7 +21,7 @@ async function main() {
     const trusted = run.trusted ?? true;
     writeUserSettings(userDataDir, {
       ...baseUserSettings,
-      ...(trusted ? {} : { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' }),
+      ...(trusted ? {} : untrustedSettings),
       ...run.settings,
     });
     const resultsFile = path.join(root, 'results.json');
