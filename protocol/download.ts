@@ -10,6 +10,8 @@ export interface StartParams {
   repo?: string;
   /** Folder that will hold the model folder (e.g. the extension's global storage). */
   destDir: string;
+  /** Hub or mirror base URL (hindsight.model.hubUrl); default https://huggingface.co. */
+  hubUrl?: string;
 }
 export interface StartResult {
   /** The model folder, ready for hindsight.model.path. */
@@ -17,6 +19,19 @@ export interface StartResult {
   bytes: number;
 }
 export const start = new RequestType<StartParams, StartResult, void>('download/start');
+
+/** What a download would fetch, so the editor can name files and size before asking. */
+export interface PlanParams {
+  repo?: string;
+  hubUrl?: string;
+}
+export interface PlanResult {
+  repo: string;
+  hubUrl: string;
+  files: { path: string; size: number }[];
+  totalBytes: number;
+}
+export const plan = new RequestType<PlanParams, PlanResult, void>('download/plan');
 
 export interface ProgressParams {
   repo: string;

@@ -6,4 +6,5 @@ export * as lifecycle from './lifecycle';
 export * as serve from './serve';
 export * as download from './download';
 export * as episodes from './episodes';
+export * as learn from './learn';
 export * as webview from './webview';

@@ -9,6 +9,7 @@ import { StatusView } from './dashboard/statusView';
 import { WorkspaceOptIn, type ConsentPrompt, type EnableOutcome } from './optin/workspaceOptIn';
 import { present, type HindsightView } from './status/presentation';
 import { HindsightStatusBar } from './status/statusBar';
+import { ModelSetup, type DownloadPrompt } from './model/modelSetup';
 import { TrainerClient } from './trainer/client';
 
 /** What activate() returns: read-only state for other extensions and the extension-host tests. */
@@ -22,6 +23,7 @@ export interface HindsightApi {
   /** Test seams; not for other extensions. */
   testing: {
     setConsentPrompt(prompt: ConsentPrompt): void;
+    setDownloadPrompt(prompt: DownloadPrompt): void;
   };
 }
 
@@ -46,6 +48,8 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
   running = trainer;
   context.subscriptions.push(log, optIn, statusBar, statusView, changed, trainer);
   const signals = registerCompletionsAndSignals(context, trainer, log);
+  const modelSetup = new ModelSetup(context, trainer, log);
+  context.subscriptions.push(modelSetup);
 
   const view = (): HindsightView => ({ enabled: optIn.enabled, trusted: vscode.workspace.isTrusted, trainer: trainer.snapshot });
   const refresh = () => {
@@ -65,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     trainer.onDidChangeState(refresh),
     signals.onDidChangeCounts(refresh),
     trainer.onDidStart(() => void signals.counts().catch(() => undefined)),
+    trainer.onDidStart(() => modelSetup.nudgeIfNoModel()),
     optIn.onDidChange(() => void sync().finally(refresh)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => optIn.trustChanged()),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -102,6 +107,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     signals,
     testing: {
       setConsentPrompt: (prompt) => (optIn.consentPrompt = prompt),
+      setDownloadPrompt: (prompt) => (modelSetup.prompt = prompt),
     },
   };
 }

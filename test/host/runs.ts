@@ -74,6 +74,16 @@ export const runs: HostRun[] = [
       'editor.suggestOnTriggerCharacters': false,
     },
   },
+  // "Download a model" against a hub on 127.0.0.1 serving a generated tiny model from <dir>/hubrepo.
+  {
+    name: 'modelDownload',
+    suites: ['modelDownload'],
+    workspace: (dir) => {
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-model.ts', '--preset', 'tiny', '--seed', '3', '--out', path.join(dir, 'hubrepo')], { cwd: repoRoot, stdio: 'ignore' });
+      return demoWorkspace(dir);
+    },
+    timeoutMs: 180_000,
+  },
 ];
 
 /** Suites present on disk that no run lists (reported, so a new suite is not silently skipped). */

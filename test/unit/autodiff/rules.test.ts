@@ -78,6 +78,12 @@ const CASES: Record<string, Case> = {
     extra: () => ({ tgt: i64([5, 0, 2, 2, 3, 1], [2, 3, 1]) }),
     build: (g, { logits }) => g.gatherElements(g.logSoftmax(logits), g.values.get('tgt')!, 2),
   },
+  'GatherElements (general indices: scatter-add with repeats)': {
+    inputs: { x: [3, 4] },
+    extraInputs: (g) => g.input('gi', 'int64', [2, 4]),
+    extra: () => ({ gi: i64([2, 0, 1, 1, 2, 2, 1, 0], [2, 4]) }),
+    build: (g, { x }) => g.gatherElements(x, g.values.get('gi')!, 0),
+  },
   'Where (mask)': {
     inputs: { a: [3, 4], b: [4] },
     build: (g, { a, b }) => g.where(g.constant([1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0], 'bool', [3, 4]), a, b),

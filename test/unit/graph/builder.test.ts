@@ -42,11 +42,11 @@ test('negative ints, float attributes and symbolic dims survive an independent d
   assert.equal(Number(model.irVersion), 10);
   assert.equal(Number(model.opsetImport[0].version), 21);
   const graph = model.graph!;
-  assert.equal(graph.input[0].type!.tensorType!.shape!.dim[0].dimParam, 'T');
-  assert.equal(graph.node[0].attribute[0].f, 0.25);
-  const axes = graph.initializer.find((t) => t.name.includes('const'))!;
-  assert.equal(new DataView(axes.rawData.buffer, axes.rawData.byteOffset).getBigInt64(0, true), -1n);
-  assert.deepEqual(graph.node.map((n) => n.opType), ['LeakyRelu', 'Unsqueeze', 'Transpose', 'Identity']);
+  assert.equal(graph.input![0].type!.tensorType!.shape!.dim![0].dimParam, 'T');
+  assert.equal(graph.node![0].attribute![0].f, 0.25);
+  const axes = graph.initializer!.find((t) => t.name!.includes('const'))!;
+  assert.equal(new DataView(axes.rawData!.buffer, axes.rawData!.byteOffset).getBigInt64(0, true), -1n);
+  assert.deepEqual(graph.node!.map((n) => n.opType), ['LeakyRelu', 'Unsqueeze', 'Transpose', 'Identity']);
 });
 
 test('building fails early with a message naming the op and shapes', () => {
