@@ -13,9 +13,9 @@ import { DEFAULT_SETTINGS } from './server/learn/schedule';
   const base = await eng.scoreUnder(undefined, [{ context: ctx, response: m.tok.encode(good) }, { context: ctx, response: m.tok.encode(bad) }]);
   console.log('score', Date.now() - t, base.map(r => r.reduce((a, b) => a + b, 0))); t = Date.now();
   const views = [];
-  for (let i = 0; i < 3; i++) { views.push(acceptedView(m.tok, good, base[0])); views.push(rejectedView(m.tok, bad, good, base[1])); }
+  for (let i = 0; i < 3; i++) { views.push(acceptedView(m.tok, good, base[0])); views.push(rejectedView(m.tok, bad, process.env.HINT ?? '', base[1])); }
   const items = views.map(v => ({ view: v, judgement: judge(v), staleness: 0 }));
-  const r = await eng.round({ items, heldOut: [], serving: 0, settings: { ...DEFAULT_SETTINGS, learningRate: 1e-2, maxDrift: 10 } }, (p) => console.log(JSON.stringify(p)));
+  const r = await eng.round({ items, heldOut: [], serving: 0, settings: { ...DEFAULT_SETTINGS, learningRate: Number(process.env.LR), maxDrift: 10 } }, (p) => console.log(JSON.stringify(p)));
   console.log('round', Date.now() - t, JSON.stringify(r.report));
   const after = await eng.scoreUnder(r.adapter?.tensors, [{ context: ctx, response: m.tok.encode(good) }, { context: ctx, response: m.tok.encode(bad) }]);
   console.log(after.map(r => r.reduce((a, b) => a + b, 0)));
