@@ -15,7 +15,9 @@ export interface StatusModel {
   detail?: string;
   /** Recorded episodes by outcome (from episodes/counts); absent while the trainer is not running. */
   episodes?: import('./episodes').CountsResult;
+  /** The learning loop (from learn/status): versions, last round, loss; absent while the trainer is not running. */
+  learning?: import('./learn').StatusResult;
 }
 
 export type ToWebview = { type: 'status'; status: StatusModel };
-export type FromWebview = { type: 'ready' } | { type: 'command'; command: 'enableWorkspace' | 'disableWorkspace' | 'showLogs' };
+export type FromWebview = { type: 'ready' } | { type: 'command'; command: 'enableWorkspace' | 'disableWorkspace' | 'showLogs' | 'rollbackAdapter' | 'trainNow' };

@@ -24,6 +24,7 @@ export const nodeEntries = [
   // Worker threads of the trainer process, each bundled beside server.js (added by their areas).
   ...optional('server/serve/worker.ts', 'dist/serveWorker.js'),
   ...optional('server/train/worker.ts', 'dist/trainWorker.js'),
+  ...optional('server/learn/worker.ts', 'dist/learnWorker.js'),
 ];
 
 function optional(input, out) {

@@ -8,6 +8,7 @@ import { registerLifecycleHandlers } from './lifecycle/handlers';
 import { registerEpisodesHandlers } from './episodes/handlers';
 import { registerServeHandlers } from './serve/handlers';
 import { registerDownloadHandlers } from './download/handlers';
+import { registerLearnHandlers } from './learn/handlers';
 import { registerCompletionFixture } from './testing/completionFixture';
 
 const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(frameStream));
@@ -25,6 +26,7 @@ registerLifecycleHandlers(connection, control, exit);
 registerEpisodesHandlers(connection, ctx);
 registerServeHandlers(connection, ctx);
 registerDownloadHandlers(connection, ctx);
+registerLearnHandlers(connection, ctx);
 // TEST DOUBLE: only when HINDSIGHT_TEST_COMPLETION_FIXTURE is set and no model is configured.
 registerCompletionFixture(connection, ctx);
 

@@ -5,7 +5,6 @@ import * as vscode from 'vscode';
 
 /** Commands declared in package.json whose features are not built yet, with their user-facing names. */
 export const placeholders: Record<string, string> = {
-  'hindsight.rollbackAdapter': 'Rolling back the adapter',
 };
 
 export function registerPlaceholderCommands(): vscode.Disposable[] {

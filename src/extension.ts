@@ -11,6 +11,7 @@ import { present, type HindsightView } from './status/presentation';
 import { HindsightStatusBar } from './status/statusBar';
 import { ModelSetup, type DownloadPrompt } from './model/modelSetup';
 import { TrainerClient } from './trainer/client';
+import { registerLearn, type LearnApi } from './learn/register';
 
 /** What activate() returns: read-only state for other extensions and the extension-host tests. */
 export interface HindsightApi {
@@ -20,6 +21,8 @@ export interface HindsightApi {
   onDidChangeState: vscode.Event<void>;
   /** Episodes and editor signals: queries, counts by outcome, flush (src/signals/register.ts). */
   signals: SignalsApi;
+  /** The learning loop: latest status, refresh (src/learn/register.ts). */
+  learn: LearnApi;
   /** Test seams; not for other extensions. */
   testing: {
     setConsentPrompt(prompt: ConsentPrompt): void;
@@ -49,13 +52,14 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
   context.subscriptions.push(log, optIn, statusBar, statusView, changed, trainer);
   const signals = registerCompletionsAndSignals(context, trainer, log);
   const modelSetup = new ModelSetup(context, trainer, log);
+  const learning = registerLearn(context, trainer, log);
   context.subscriptions.push(modelSetup);
 
   const view = (): HindsightView => ({ enabled: optIn.enabled, trusted: vscode.workspace.isTrusted, trainer: trainer.snapshot });
   const refresh = () => {
     const v = view();
     statusBar.update(v);
-    statusView.update({ ...statusModel(v, context.storageUri?.fsPath ?? ''), ...(trainer.isReady && signals.lastCounts() ? { episodes: signals.lastCounts() } : {}) });
+    statusView.update({ ...statusModel(v, context.storageUri?.fsPath ?? ''), ...(trainer.isReady && signals.lastCounts() ? { episodes: signals.lastCounts() } : {}), ...(trainer.isReady && learning.status() ? { learning: learning.status() } : {}) });
     changed.fire();
   };
 
@@ -68,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
   context.subscriptions.push(
     trainer.onDidChangeState(refresh),
     signals.onDidChangeCounts(refresh),
+    learning.onDidChange(refresh),
     trainer.onDidStart(() => void signals.counts().catch(() => undefined)),
     trainer.onDidStart(() => modelSetup.nudgeIfNoModel()),
     optIn.onDidChange(() => void sync().finally(refresh)),
@@ -105,6 +110,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     trainerStatus: () => trainer.sendRequest(lifecycle.status),
     onDidChangeState: changed.event,
     signals,
+    learn: learning,
     testing: {
       setConsentPrompt: (prompt) => (optIn.consentPrompt = prompt),
       setDownloadPrompt: (prompt) => (modelSetup.prompt = prompt),

@@ -17,7 +17,7 @@ function row(name: string, value: string) {
   return tr;
 }
 
-function button(label: string, command: 'enableWorkspace' | 'disableWorkspace' | 'showLogs') {
+function button(label: string, command: Extract<webview.FromWebview, { type: 'command' }>['command']) {
   const b = document.createElement('button');
   b.textContent = label;
   b.addEventListener('click', () => vscode.postMessage({ type: 'command', command }));
@@ -52,10 +52,43 @@ function render(s: webview.StatusModel) {
     if (s.episodes.replayIssues.length) table.append(row('Log repairs', s.episodes.replayIssues.join('; ')));
   }
   if (s.detail) table.append(row('Detail', s.detail));
+  const learning = s.learning ? learningSection(s.learning) : undefined;
   const actions = document.createElement('div');
   actions.className = 'actions';
   actions.append(s.enabled ? button('Disable for this workspace', 'disableWorkspace') : button('Enable for this workspace', 'enableWorkspace'), button('Show logs', 'showLogs'));
-  root.append(h, p, table, actions);
+  root.append(h, p, table, ...(learning ? [learning] : []), actions);
+}
+
+/** "Learning": the loop's state, the serving version, the last round and promotion, the versions. */
+function learningSection(l: NonNullable<webview.StatusModel['learning']>) {
+  const section = document.createElement('section');
+  section.id = 'learning';
+  const h2 = document.createElement('h2');
+  h2.textContent = 'Learning';
+  const t = document.createElement('table');
+  const ver = (v: number) => (v === 0 ? 'base model' : `v${v}`);
+  const progress = l.step !== undefined && l.steps ? ` (step ${l.step}/${l.steps}${l.loss !== undefined ? `, loss ${l.loss.toFixed(4)}` : ''})` : '';
+  t.append(
+    row('Loop', `${l.state}${progress}${l.detail ? ` — ${l.detail}` : ''}`),
+    row('Schedule', l.schedule),
+    row('Serving', ver(l.serving)),
+    row('Episodes', `${l.pending} waiting for a round, ${l.trained} trained on`),
+  );
+  const skipped = Object.entries(l.skipped).filter(([, n]) => n > 0);
+  if (skipped.length) t.append(row('Not trained on', skipped.map(([why, n]) => `${n} ${why}`).join(', ')));
+  const round = (r: NonNullable<typeof l.lastRound>) =>
+    `${r.outcome}${r.version ? ` ${ver(r.version)}` : ''} on ${r.episodes} episodes, ${new Date(r.at).toLocaleString()}` +
+    (r.lossBefore !== undefined && r.lossAfter !== undefined ? `; loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)}` : '') +
+    (r.drift !== undefined ? `; drift ${r.drift.toFixed(3)}` : '') +
+    (r.reason ? ` — ${r.reason}` : '');
+  if (l.lastRound) t.append(row('Last round', round(l.lastRound)));
+  if (l.lastPromotion && l.lastPromotion.at !== l.lastRound?.at) t.append(row('Last promotion', round(l.lastPromotion)));
+  t.append(row('Versions', l.versions.map((v) => `${ver(v.version)}${v.version === l.serving ? ' (serving)' : ''}${v.valid ? '' : ' (invalid)'}`).join(', ') || 'none'));
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  actions.append(button('Train now', 'trainNow'), button('Roll back adapter…', 'rollbackAdapter'));
+  section.append(h2, t, actions);
+  return section;
 }
 
 window.addEventListener('message', (e: MessageEvent<webview.ToWebview>) => {

@@ -337,26 +337,12 @@ export const RULES: Record<string, GradRule> = {
     return [g.op('ScatterND', [zerosLike(g, data!), at, dy!], { reduction: 'add' }, { out: [{ dtype: dy!.dtype, shape: data!.shape }] })[0], undefined];
   },
 
-  // y = data[idx] along axis: ddata = scatter-add of dy at idx. When idx picks one element per
-  // row (size 1 on the axis, e.g. the taken token's log-prob), a one-hot Where: two fused passes
-  // instead of zero-filling and scattering a [N, V] tensor.
-  GatherElements: ({ g, node, x: [data, idx], dy: [dy] }) => {
-    const r = rankOf(data!, 'GatherElements');
-    const axis = norm(attr<number>(node, 'axis', 0), r);
-    const ds = data!.shape!, is = idx!.shape;
-    const V = ds[axis];
-    const onePerRow = is && is.length === r && is[axis] === 1 && typeof V === 'number' && is.every((d, i) => i === axis || d === ds[i]);
-    if (onePerRow) {
-      const range = g.op('Range', [g.constant(0), g.constant(V), g.constant(1)], {}, { out: [{ dtype: 'int64', shape: [V] }] })[0];
-      const along = g.reshape(range, ds.map((_, i) => (i === axis ? V : 1))); // V on the axis, 1 elsewhere
-      const hit = g.op('Equal', [idx!, along])[0]; // one-hot, data's shape
-      return [g.where(hit, dy!, scalar(g, 0, dy!)), undefined];
-    }
-    return [
-      g.op('ScatterElements', [zerosLike(g, data!), idx!, dy!], { axis, reduction: 'add' }, { out: [{ dtype: dy!.dtype, shape: data!.shape }] })[0],
-      undefined,
-    ];
-  },
+  // y = data[idx] along axis: ddata = scatter-add of dy at idx (measured faster on CPU than a
+  // one-hot Where over [N, V] for the target pick: 10 vs 24 ms at N = 128, V = 151936)
+  GatherElements: ({ g, node, x: [data, idx], dy: [dy] }) => [
+    g.op('ScatterElements', [zerosLike(g, data!), idx!, dy!], { axis: attr<number>(node, 'axis', 0), reduction: 'add' }, { out: [{ dtype: dy!.dtype, shape: data!.shape }] })[0],
+    undefined,
+  ],
 
   // y = c ? a : b: da = c ? dy : 0, db = c ? 0 : dy
   Where: ({ g, x: [c, a, b], dy: [dy], needs }) => {

@@ -17,8 +17,16 @@ export const MICRO: ModelConfig = {
 
 export const SPEC: LoraSpec = { rank: 4, alpha: 8, targets: [...LORA_TARGETS] };
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp folder, removed when the test process exits. */
 export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `hindsight-train-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `hindsight-train-${tag}-`));
+  made.push(d);
+  return d;
 }
 
 /** A generated model folder (std 0.3 so the random model has non-trivial preferences). */

@@ -1,0 +1,130 @@
+// learn/* request handlers: run the learning loop only while recording is enabled (opted in +
+// trusted) and a model folder is configured, restart it when either changes, show 'training' in the
+// trainer state while a round runs, and push learn/statusChanged. Leaves out the loop (loop.ts).
+import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
+import { ErrorCodes, learn } from '../../protocol';
+import type { ServerContext } from '../context';
+import { episodesArea } from '../episodes/handlers';
+import type { EpisodeStore } from '../episodes/store';
+import { serving } from '../serve/handlers';
+import { LearnLoop } from './loop';
+import { DEFAULT_SETTINGS, mergeSettings, type LearnSettings } from './schedule';
+
+export interface LearnArea {
+  loop(): LearnLoop | undefined;
+  /** Resolves when the current start attempt ends (tests). */
+  ready(): Promise<LearnLoop | undefined>;
+}
+
+export function registerLearnHandlers(connection: MessageConnection, ctx: ServerContext): LearnArea {
+  let settings: LearnSettings = { ...DEFAULT_SETTINGS };
+  let loop: LearnLoop | undefined;
+  let starting: Promise<LearnLoop | undefined> = Promise.resolve(undefined);
+  let key = '';
+  let why: string | undefined = 'not initialised';
+
+  const offStatus = (): learn.StatusResult => ({ state: 'off', ...(why ? { detail: why } : {}), schedule: settings.schedule, serving: ctx.status().adapterVersion, versions: [], pending: 0, skipped: {}, trained: 0 });
+  const status = () => loop?.status() ?? offStatus();
+  const push = (s: learn.StatusResult) => void connection.sendNotification(learn.statusChanged, s).catch(() => undefined);
+
+  const onBusy = (busy: boolean) => {
+    const now = ctx.status().state;
+    if (busy && now === 'ready') ctx.setState('training');
+    else if (!busy && now === 'training') ctx.setState('ready');
+  };
+
+  /** The episode store opens asynchronously after initialize; wait for it (bounded). */
+  const storeReady = async (): Promise<EpisodeStore | undefined> => {
+    for (let i = 0; i < 200; i++) {
+      const s = episodesArea()?.store();
+      if (s) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return undefined;
+  };
+
+  const reconcile = () => {
+    const want = ctx.initialized && ctx.recordingEnabled && !!ctx.modelPath && !!ctx.storageDir;
+    const next = want ? `${ctx.storageDir}\n${ctx.modelPath}` : '';
+    if (next === key) return;
+    key = next;
+    why = !ctx.recordingEnabled ? 'recording is off (not opted in, or the workspace is not trusted)' : !ctx.modelPath ? 'no model configured' : undefined;
+    starting = (async () => {
+      const previous = await starting;
+      loop = undefined;
+      await previous?.dispose();
+      if (!next) {
+        push(status());
+        return undefined;
+      }
+      const store = await storeReady();
+      if (!store) {
+        why = 'the episode store is not open';
+        push(status());
+        return undefined;
+      }
+      try {
+        const l = await LearnLoop.start({
+          storageDir: ctx.storageDir, modelPath: ctx.modelPath, store, serve: serving, settings,
+          log: (level, message) => ctx.log(level, message), onStatus: push, onBusy,
+        });
+        if (key !== next) {
+          await l.dispose(); // settings changed while it started
+          return undefined;
+        }
+        loop = l;
+        l.configure(settings); // settings that arrived while it started
+        return l;
+      } catch (e) {
+        why = `the learning loop could not start: ${(e as Error).message}`;
+        ctx.log('error', `learn: ${why}`);
+        push(status());
+        return undefined;
+      }
+    })();
+  };
+
+  ctx.onInitialized(() => reconcile());
+  ctx.onConfigured(() => reconcile());
+  ctx.onShutdown(async () => {
+    key = '';
+    const l = await starting;
+    loop = undefined;
+    await l?.dispose();
+  });
+
+  const active = async (): Promise<LearnLoop> => {
+    ctx.requireInitialized();
+    const l = loop ?? (await starting);
+    if (!l) throw new ResponseError(ctx.recordingEnabled ? ErrorCodes.ModelUnavailable : ErrorCodes.RecordingDisabled, `the learning loop is not running: ${why ?? 'starting'}`);
+    return l;
+  };
+
+  connection.onRequest(learn.status, async () => {
+    ctx.requireInitialized();
+    return status();
+  });
+  connection.onRequest(learn.trainNow, async () => {
+    ctx.requireInitialized();
+    const l = loop ?? (await starting);
+    if (!l) return { started: false, reason: `the learning loop is not running: ${why ?? 'starting'}` };
+    return l.trainNow();
+  });
+  connection.onRequest(learn.rollback, async (p) => {
+    const l = await active();
+    if (p?.version !== undefined && !(Number.isInteger(p.version) && p.version >= 0)) throw new ResponseError(ErrorCodes.InvalidParams, `version must be a non-negative integer (0 = base model), got ${p.version}`);
+    try {
+      return await l.rollback(p?.version);
+    } catch (e) {
+      throw new ResponseError(ErrorCodes.InvalidParams, `cannot roll back: ${(e as Error).message}`);
+    }
+  });
+  connection.onRequest(learn.versions, async () => (await active()).versions());
+  connection.onRequest(learn.configure, async (p) => {
+    settings = mergeSettings(settings, p ?? {});
+    loop?.configure(settings);
+    return status();
+  });
+
+  return { loop: () => loop, ready: () => starting };
+}

@@ -1,0 +1,96 @@
+// The editor side of the learning loop: sends hindsight.training.* to the trainer (on start and on
+// change), keeps the latest learn/status pushed by it, and registers "Hindsight: Roll back adapter"
+// (a quick pick of versions, base included) and "Hindsight: Train now". The status bar's
+// 'training' state comes from the trainer state itself (the loop sets it while a round runs).
+import * as vscode from 'vscode';
+import { learn } from '../../protocol';
+import type { TrainerClient } from '../trainer/client';
+import { rollbackMessage, trainNowMessage, versionPicks } from './picks';
+
+export interface LearnApi {
+  /** Latest status pushed by the loop (undefined until the trainer sent one). */
+  status(): learn.StatusResult | undefined;
+  onDidChange: vscode.Event<learn.StatusResult>;
+  /** Asks the trainer now (rejects when it is not running). */
+  refresh(): Promise<learn.StatusResult>;
+}
+
+export function readTrainingSettings(): learn.Settings {
+  const c = vscode.workspace.getConfiguration('hindsight.training');
+  const keys = ['schedule', 'batchSize', 'minEpisodes', 'idleSeconds', 'stepsPerRound', 'learningRate', 'maxStaleness', 'maxDrift'] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = c.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out as learn.Settings;
+}
+
+export function registerLearn(context: vscode.ExtensionContext, client: TrainerClient, log: vscode.LogOutputChannel): LearnApi {
+  let latest: learn.StatusResult | undefined;
+  const changed = new vscode.EventEmitter<learn.StatusResult>();
+  const set = (s: learn.StatusResult) => {
+    latest = s;
+    changed.fire(s);
+  };
+  const configure = () => {
+    if (!client.isReady) return;
+    void client.sendRequest(learn.configure, readTrainingSettings()).then(set, (err) => log.warn(`Hindsight: training settings not applied: ${err}`));
+  };
+  const refresh = async () => {
+    const s = await client.sendRequest(learn.status);
+    set(s);
+    return s;
+  };
+
+  context.subscriptions.push(
+    changed,
+    client.onNotification(learn.statusChanged, set),
+    client.onDidStart(configure),
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('hindsight.training') && configure()),
+    // Args (tests, keybindings): { version } skips the quick pick.
+    vscode.commands.registerCommand('hindsight.rollbackAdapter', async (args?: { version?: number }) => {
+      if (!client.isReady) {
+        void vscode.window.showWarningMessage('Hindsight: the trainer is not running (enable Hindsight for this workspace first).');
+        return undefined;
+      }
+      try {
+        let version = args?.version;
+        if (version === undefined) {
+          const s = await refresh();
+          const picks = versionPicks(s).map((p) => ({ ...p, label: p.label }));
+          if (picks.length <= 1) {
+            void vscode.window.showInformationMessage('Hindsight: no adapter has been trained yet; the base model is serving.');
+            return undefined;
+          }
+          const chosen = await vscode.window.showQuickPick(picks, { title: 'Hindsight: serve which adapter?', placeHolder: `Serving ${s.serving ? `adapter v${s.serving}` : 'the base model'} now` });
+          if (!chosen) return undefined;
+          version = chosen.version;
+        }
+        const r = await client.sendRequest(learn.rollback, { version });
+        void vscode.window.showInformationMessage(rollbackMessage(r));
+        log.info(rollbackMessage(r));
+        void refresh().catch(() => undefined);
+        return r;
+      } catch (err) {
+        const message = `Hindsight: roll back failed: ${err instanceof Error ? err.message : String(err)}`;
+        void vscode.window.showErrorMessage(message);
+        log.error(message);
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand('hindsight.trainNow', async () => {
+      if (!client.isReady) {
+        void vscode.window.showWarningMessage('Hindsight: the trainer is not running (enable Hindsight for this workspace first).');
+        return undefined;
+      }
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hindsight: training' }, () => client.sendRequest(learn.trainNow));
+      const message = trainNowMessage(r);
+      if (r.started && r.report?.outcome === 'promoted') void vscode.window.showInformationMessage(message);
+      else void vscode.window.showWarningMessage(message);
+      log.info(message);
+      return r;
+    }),
+  );
+  return { status: () => latest, onDidChange: changed.event, refresh };
+}

@@ -1,0 +1,146 @@
+// The learning loop end to end on a generated tiny model: a round makes the continuation the judge
+// rewarded more likely and the penalised one less likely; the drift bound rejects a candidate and
+// leaves no trace; the worker-thread loop promotes, swaps the adapter into a real serving worker
+// (the next completion carries the new version), counts skipped episodes by reason, rolls back,
+// remembers the rollback across a restart, and falls back when the newest adapter is corrupt.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { judge } from '../../../server/judge/judge';
+import { LearnEngine } from '../../../server/learn/engine';
+import { LearnLoop } from '../../../server/learn/loop';
+import { DEFAULT_SETTINGS, mergeSettings } from '../../../server/learn/schedule';
+import { EpisodeStore } from '../../../server/episodes/store';
+import { ModelServer } from '../../../server/serve/modelServer';
+import { AdapterStore, ADAPTER_WEIGHTS } from '../../../server/train/adapter';
+import type { episodes, learn } from '../../../protocol';
+import { acceptedView, prompt, rejectedView, tempDir, tinyModel, PREFIX, SUFFIX } from './fixtures';
+
+const m = tinyModel('loop');
+const GOOD = 'sum(items)', BAD = 'items[0]';
+const settings = mergeSettings(DEFAULT_SETTINGS, { schedule: 'manual', minEpisodes: 4, learningRate: 3e-4, maxDrift: 5, stepsPerRound: 4 });
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+let engine: LearnEngine;
+let base: number[][];
+const pairs = () => [GOOD, BAD].map((t) => ({ context: prompt(m.tok), response: m.tok.encode(t) }));
+
+/** 3 × GOOD accepted and kept (+0.75), 3 × BAD rejected with nothing typed (−0.25), behaviour = base log-probs. */
+function episodesFor(over: Partial<episodes.EpisodeView> = {}): episodes.EpisodeView[] {
+  const out: episodes.EpisodeView[] = [];
+  for (let i = 0; i < 3; i++) out.push(acceptedView(m.tok, GOOD, base[0], over), rejectedView(m.tok, BAD, '', base[1], over));
+  return out;
+}
+
+after(async () => {
+  await engine?.release();
+});
+
+test('a round makes the rewarded continuation more likely and the penalised one less likely; the version is written', async () => {
+  const adapters = path.join(tempDir('engine'), 'adapters');
+  engine = await LearnEngine.create(m.dir, { adaptersDir: adapters });
+  base = await engine.scoreUnder(undefined, pairs());
+  const items = episodesFor().map((view) => ({ view, judgement: judge(view), staleness: 0 }));
+  const progress: string[] = [];
+  const r = await engine.round({ items, heldOut: [], serving: 0, settings }, (p) => progress.push(`${p.state}:${p.step}`));
+  assert.equal(r.report.outcome, 'promoted', r.report.reason);
+  assert.equal(r.report.version, 1);
+  assert.deepEqual(progress, ['training:1', 'training:2', 'training:3', 'training:4', 'evaluating:4']);
+  assert.ok(r.report.preferredDelta! > 0);
+  const now = await engine.scoreUnder(r.adapter!.tensors, pairs());
+  console.log(`log π(good) ${sum(base[0]).toFixed(2)} → ${sum(now[0]).toFixed(2)}, log π(bad) ${sum(base[1]).toFixed(2)} → ${sum(now[1]).toFixed(2)}`);
+  assert.ok(sum(now[0]) > sum(base[0]) + 0.5, 'the rewarded continuation became more likely');
+  assert.ok(sum(now[1]) < sum(base[1]), 'the penalised continuation became less likely');
+  assert.deepEqual(new AdapterStore(adapters).versions(), [1]);
+
+  // A drift bound the candidate cannot meet: rejected with the reason, nothing written, values restored.
+  const before = new Map([...engine.trainer.params].map(([k, p]) => [k, p.slice()]));
+  const rej = await engine.round({ items, heldOut: pairs(), serving: 1, settings: { ...settings, maxDrift: 1e-6 } });
+  assert.equal(rej.report.outcome, 'rejected');
+  assert.match(rej.report.reason!, /drifts too far from the base model/);
+  assert.equal(rej.adapter, undefined);
+  assert.deepEqual(new AdapterStore(adapters).versions(), [1]);
+  for (const [k, p] of engine.trainer.params) assert.deepEqual(p, before.get(k));
+});
+
+/** Waits (bounded) for a condition on the loop's pushed status. */
+async function until(get: () => learn.StatusResult | undefined, ok: (s: learn.StatusResult) => boolean, ms = 10_000): Promise<learn.StatusResult> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = get();
+    if (s && ok(s)) return s;
+    if (Date.now() - t0 > ms) throw new Error(`timed out; last status ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('the worker loop trains on settled episodes, swaps the adapter into serving, rolls back, and remembers it across restarts', async () => {
+  const storage = tempDir('storage');
+  const store = await EpisodeStore.open(storage);
+  const server = await ModelServer.start(m.dir, { quantize: 'none', intraOpThreads: 1 });
+  const served: number[] = [];
+  const sink = { setAdapter: async (v: number, t: Map<string, Float32Array>, s?: Parameters<ModelServer['setAdapter']>[2]) => { served.push(v); await server.setAdapter(v, t, s); } };
+  const logs: string[] = [];
+  let last: learn.StatusResult | undefined;
+  const busy: boolean[] = [];
+  const start = () => LearnLoop.start({ storageDir: storage, modelPath: m.dir, store, serve: () => sink, settings, log: (l, msg) => logs.push(`${l}: ${msg}`), onStatus: (s) => (last = s), onBusy: (b) => busy.push(b) });
+  const complete = () => server.complete({ uri: 'file:///w/a.py', languageId: 'python', prefix: PREFIX, suffix: SUFFIX, maxTokens: 3 });
+  try {
+    let loop = await start();
+    assert.equal(loop.status().serving, 0);
+    // Six usable episodes, one whose tokens redaction dropped, one from another base model.
+    const eps = [...episodesFor(), acceptedView(m.tok, GOOD, base[0], { redacted: true, tokenIds: [], logprobs: [] }), acceptedView(m.tok, GOOD, base[0], { model: 'another-model' })];
+    for (const v of eps) {
+      const { outcome: _o, status: _s, updatedAt: _u, events, ...ep } = v;
+      assert.equal((await store.appendEpisode(ep)).stored, true);
+      for (const ev of events) await store.appendEvent(ep.id, ev);
+    }
+    const pending = await until(() => last, (s) => s.pending === 6);
+    assert.deepEqual(pending.skipped, { redacted: 1, otherModel: 1 });
+
+    const res = await loop.trainNow();
+    assert.equal(res.started, true);
+    assert.equal(res.report!.outcome, 'promoted', res.report!.reason);
+    assert.equal(res.report!.version, 1);
+    assert.deepEqual(busy, [true, false]);
+    const s1 = loop.status();
+    assert.equal(s1.serving, 1);
+    assert.equal(s1.pending, 0);
+    assert.equal(s1.trained, 6);
+    assert.equal(s1.lastPromotion?.version, 1);
+    assert.deepEqual(s1.versions.map((v) => [v.version, v.valid]), [[0, true], [1, true]]);
+    assert.equal(s1.versions[1].episodes, 6);
+    assert.equal((await complete()).adapterVersion, 1, 'serving carries the promoted version');
+    assert.deepEqual((await loop.trainNow()).started, false); // nothing left: the same episodes are never trained twice
+
+    assert.deepEqual(await loop.rollback(), { from: 1, to: 0 });
+    assert.equal((await complete()).adapterVersion, 0);
+    await loop.dispose();
+
+    // Restart: the rollback is remembered.
+    loop = await start();
+    assert.equal(loop.status().serving, 0);
+    assert.deepEqual(await loop.rollback(1), { from: 0, to: 1 });
+    assert.equal((await complete()).adapterVersion, 1);
+    await assert.rejects(loop.rollback(7), /v7 does not exist/);
+    await loop.dispose();
+
+    // A corrupt newest version (remembered as serving) falls back to the previous valid one.
+    const adapters = new AdapterStore(path.join(storage, 'adapters'));
+    fs.cpSync(adapters.dir(1), adapters.dir(2), { recursive: true });
+    fs.truncateSync(path.join(adapters.dir(2), ADAPTER_WEIGHTS), 16);
+    const stateFile = path.join(storage, 'learn', 'state.json');
+    fs.writeFileSync(stateFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(stateFile, 'utf8')), serving: 2 }));
+    served.length = 0;
+    loop = await start();
+    assert.equal(loop.status().serving, 1);
+    assert.deepEqual(served, [1]);
+    assert.ok(logs.some((l) => /adapter v2 skipped on start/.test(l)), logs.join('\n'));
+    assert.deepEqual(loop.status().versions.map((v) => [v.version, v.valid]), [[0, true], [1, true], [2, false]]);
+    await loop.dispose();
+  } finally {
+    await server.dispose();
+    await store.close();
+  }
+});
