@@ -29,6 +29,14 @@ export function demoWorkspace(dir: string): string {
   return copyDemoWorkspace(path.join(dir, 'workspace'));
 }
 
+/** The demo workspace, plus a generated tiny model (npm run make-model) in <dir>/<folder>. */
+export function demoWithTinyModel(folder: string, seed: number): (dir: string) => string {
+  return (dir) => {
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-model.ts', '--preset', 'tiny', '--seed', String(seed), '--out', path.join(dir, folder)], { cwd: repoRoot, stdio: 'ignore' });
+    return demoWorkspace(dir);
+  };
+}
+
 export const runs: HostRun[] = [
   { name: 'foundation', suites: ['activation', 'commands', 'optin', 'restart'] },
   { name: 'untrusted', suites: ['untrusted', 'signalsOff'], trusted: false },
@@ -58,10 +66,7 @@ export const runs: HostRun[] = [
   {
     name: 'signalsModel',
     suites: ['signalsModel'],
-    workspace: (dir) => {
-      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-model.ts', '--preset', 'tiny', '--seed', '7', '--out', path.join(dir, 'model')], { cwd: repoRoot, stdio: 'ignore' });
-      return demoWorkspace(dir);
-    },
+    workspace: demoWithTinyModel('model', 7),
     timeoutMs: 240_000,
     settings: {
       'hindsight.completions.debounceMs': 30,
@@ -74,14 +79,35 @@ export const runs: HostRun[] = [
       'editor.suggestOnTriggerCharacters': false,
     },
   },
+  // The learning loop (server/learn/) on a generated tiny model: manual schedule, tiny rounds.
+  {
+    name: 'learn',
+    suites: ['learn'],
+    workspace: (dir) => {
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-model.ts', '--preset', 'tiny', '--seed', '7', '--out', path.join(dir, 'model')], { cwd: repoRoot, stdio: 'ignore' });
+      return demoWorkspace(dir);
+    },
+    timeoutMs: 240_000,
+    settings: {
+      'hindsight.completions.debounceMs': 30,
+      'hindsight.completions.temperature': 1,
+      'hindsight.completions.maxTokens': 8,
+      'hindsight.signals.rejectAfterMs': 1500,
+      'hindsight.signals.acceptGraceMs': 300,
+      'hindsight.signals.survivalCheckpointsMs': [1000],
+      'hindsight.training.schedule': 'manual',
+      'hindsight.training.minEpisodes': 2,
+      'hindsight.training.stepsPerRound': 2,
+      'hindsight.training.maxDrift': 100,
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'editor.suggestOnTriggerCharacters': false,
+    },
+  },
   // "Download a model" against a hub on 127.0.0.1 serving a generated tiny model from <dir>/hubrepo.
   {
     name: 'modelDownload',
     suites: ['modelDownload'],
-    workspace: (dir) => {
-      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-model.ts', '--preset', 'tiny', '--seed', '3', '--out', path.join(dir, 'hubrepo')], { cwd: repoRoot, stdio: 'ignore' });
-      return demoWorkspace(dir);
-    },
+    workspace: demoWithTinyModel('hubrepo', 3),
     timeoutMs: 180_000,
   },
 ];
