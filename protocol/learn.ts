@@ -48,6 +48,8 @@ export interface RoundReport {
   /** Why it was rejected or failed. */
   reason?: string;
   episodes: number;
+  /** Largest |serving version − episode adapterVersion| in the batch (off-policy distance). */
+  maxStaleness?: number;
   steps: number;
   lossBefore?: number;
   lossAfter?: number;

@@ -77,7 +77,7 @@ function learningSection(l: NonNullable<webview.StatusModel['learning']>) {
   const skipped = Object.entries(l.skipped).filter(([, n]) => n > 0);
   if (skipped.length) t.append(row('Not trained on', skipped.map(([why, n]) => `${n} ${why}`).join(', ')));
   const round = (r: NonNullable<typeof l.lastRound>) =>
-    `${r.outcome}${r.version ? ` ${ver(r.version)}` : ''} on ${r.episodes} episodes, ${new Date(r.at).toLocaleString()}` +
+    `${r.outcome}${r.version ? ` ${ver(r.version)}` : ''} on ${r.episodes} episodes${r.maxStaleness ? ` (up to ${r.maxStaleness} versions old)` : ''}, ${new Date(r.at).toLocaleString()}` +
     (r.lossBefore !== undefined && r.lossAfter !== undefined ? `; loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)}` : '') +
     (r.drift !== undefined ? `; drift ${r.drift.toFixed(3)}` : '') +
     (r.reason ? ` — ${r.reason}` : '');

@@ -177,7 +177,7 @@ export class LearnEngine {
       { invalid, drift, batch: batch.map((e, i) => ({ preferred: e.preferred, advantages: e.advantages, before: before.logprobs[i], after: after.logprobs[i] })) },
       { maxDrift: s.maxDrift, tolerance: 0 },
     );
-    const facts = { steps: applied, lossBefore: before.loss, lossAfter: after.loss, drift: d.drift, ...(d.preferredDelta !== undefined ? { preferredDelta: d.preferredDelta } : {}) };
+    const facts = { steps: applied, maxStaleness: Math.max(...batch.map((e) => e.staleness)), lossBefore: before.loss, lossAfter: after.loss, drift: d.drift, ...(d.preferredDelta !== undefined ? { preferredDelta: d.preferredDelta } : {}) };
     if (!d.promote) {
       undo();
       return { report: report({ outcome: 'rejected', reason: d.reason, ...facts }) };

@@ -46,9 +46,11 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
   const reconcile = () => {
     const want = ctx.initialized && ctx.recordingEnabled && !!ctx.modelPath && !!ctx.storageDir;
     const next = want ? `${ctx.storageDir}\n${ctx.modelPath}` : '';
+    const reason = !ctx.recordingEnabled ? 'recording is off (not opted in, or the workspace is not trusted)' : !ctx.modelPath ? 'no model configured' : undefined;
+    if (!loop) why = reason;
     if (next === key) return;
     key = next;
-    why = !ctx.recordingEnabled ? 'recording is off (not opted in, or the workspace is not trusted)' : !ctx.modelPath ? 'no model configured' : undefined;
+    why = reason;
     starting = (async () => {
       const previous = await starting;
       loop = undefined;

@@ -246,7 +246,7 @@ export class LearnLoop {
       const inBatch = new Set(items.map((i) => i.view.id));
       const heldOut = this.deps.store
         .query({ status: 'complete', limit: 64 })
-        .episodes.filter((v) => !inBatch.has(v.id) && v.model === this.model && v.tokenIds.length && v.promptTokenIds.length)
+        .episodes.filter((v) => !inBatch.has(v.id) && v.model === this.model && v.tokenIds.length && v.promptTokenIds.length && [...v.promptTokenIds, ...v.tokenIds].every((id) => id >= 0 && id < this.vocabSize))
         .slice(0, HELD_OUT)
         .map((v) => ({ context: v.promptTokenIds, response: v.tokenIds }));
       this.deps.onBusy?.(true);

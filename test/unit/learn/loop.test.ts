@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { judge } from '../../../server/judge/judge';
 import { LearnEngine } from '../../../server/learn/engine';
+import { screen } from '../../../server/learn/batch';
 import { LearnLoop } from '../../../server/learn/loop';
 import { DEFAULT_SETTINGS, mergeSettings } from '../../../server/learn/schedule';
 import { EpisodeStore } from '../../../server/episodes/store';
@@ -35,6 +36,7 @@ function episodesFor(over: Partial<episodes.EpisodeView> = {}): episodes.Episode
 
 after(async () => {
   await engine?.release();
+  fs.rmSync(path.dirname(m.dir), { recursive: true, force: true }); // ~40 MB of generated weights
 });
 
 test('a round makes the rewarded continuation more likely and the penalised one less likely; the version is written', async () => {
@@ -56,8 +58,15 @@ test('a round makes the rewarded continuation more likely and the penalised one 
 
   // A drift bound the candidate cannot meet: rejected with the reason, nothing written, values restored.
   const before = new Map([...engine.trainer.params].map(([k, p]) => [k, p.slice()]));
-  const rej = await engine.round({ items, heldOut: pairs(), serving: 1, settings: { ...settings, maxDrift: 1e-6 } });
+  // Serving v1 now: the same v0 episodes are one version old (screened as the loop does).
+  const stale = items.map(({ view, judgement }) => {
+    const sc = screen(view, judgement, { model: 'tiny', vocabSize: engine.folder.cfg.vocabSize, currentVersion: 1, maxStaleness: 8 });
+    assert.ok(sc.ok);
+    return { view, judgement, staleness: sc.staleness };
+  });
+  const rej = await engine.round({ items: stale, heldOut: pairs(), serving: 1, settings: { ...settings, maxDrift: 1e-6 } });
   assert.equal(rej.report.outcome, 'rejected');
+  assert.equal(rej.report.maxStaleness, 1); // episodes from v0, policy v1: off-policy by one version
   assert.match(rej.report.reason!, /drifts too far from the base model/);
   assert.equal(rej.adapter, undefined);
   assert.deepEqual(new AdapterStore(adapters).versions(), [1]);
@@ -141,6 +150,33 @@ test('the worker loop trains on settled episodes, swaps the adapter into serving
     await loop.dispose();
   } finally {
     await server.dispose();
+    await store.close();
+  }
+});
+
+test('the idle schedule trains by itself once a full batch is waiting and no suggestion came for idleSeconds', async () => {
+  const storage = tempDir('idle');
+  const store = await EpisodeStore.open(storage);
+  const served: number[] = [];
+  let last: learn.StatusResult | undefined;
+  const loop = await LearnLoop.start({
+    storageDir: storage, modelPath: m.dir, store, serve: () => ({ setAdapter: async (v) => void served.push(v) }),
+    settings: { ...settings, schedule: 'idle', batchSize: 6, idleSeconds: 0.5 }, log: () => undefined, onStatus: (s) => (last = s),
+  });
+  try {
+    const t0 = Date.now();
+    for (const v of episodesFor()) {
+      const { outcome: _o, status: _s, updatedAt: _u, events, ...ep } = v;
+      await store.appendEpisode(ep);
+      for (const ev of events) await store.appendEvent(ep.id, ev);
+    }
+    const s = await until(() => last, (x) => x.serving === 1, 20_000);
+    assert.ok(Date.now() - t0 >= 500, 'waited for the idle period');
+    assert.deepEqual(served, [1]);
+    assert.equal(s.lastRound?.outcome, 'promoted');
+    assert.equal(s.pending, 0);
+  } finally {
+    await loop.dispose();
     await store.close();
   }
 });

@@ -1,0 +1,60 @@
+// learn/* over JSON-RPC: the loop is off (and trainNow refuses, with the reason) until recording is
+// enabled; once on it starts with the settings sent by learn/configure, and stops again when
+// recording is turned off.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { learn } from '../../../protocol';
+import { createServerContext } from '../../../server/context';
+import { registerEpisodesHandlers } from '../../../server/episodes/handlers';
+import { registerLearnHandlers } from '../../../server/learn/handlers';
+import { tempDir, tinyModel } from './fixtures';
+
+test('learn/*: off until recording is enabled, then running with the configured settings, off again when recording stops', async () => {
+  const m = tinyModel('handlers');
+  const a = new PassThrough(), b = new PassThrough();
+  const server = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
+  const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
+  const control = createServerContext(server);
+  registerEpisodesHandlers(server, control.ctx);
+  const area = registerLearnHandlers(server, control.ctx);
+  server.listen();
+  client.listen();
+  const pushed: learn.StatusResult[] = [];
+  client.onNotification(learn.statusChanged, (s) => pushed.push(s));
+  try {
+    await control.initialize({ storageDir: tempDir('handlers-storage'), recordingEnabled: false, modelPath: m.dir, clientVersion: 'test' });
+    await area.ready();
+    const off = await client.sendRequest(learn.status);
+    assert.equal(off.state, 'off');
+    assert.match(off.detail!, /recording is off/);
+    const refused = await client.sendRequest(learn.trainNow);
+    assert.equal(refused.started, false);
+    assert.match(refused.reason!, /not running: recording is off/);
+    await assert.rejects(client.sendRequest(learn.rollback, {}), /not running/);
+
+    assert.equal((await client.sendRequest(learn.configure, { schedule: 'manual', minEpisodes: 3 })).schedule, 'manual');
+    await control.configure({ recordingEnabled: true });
+    assert.ok(await area.ready(), 'the loop started');
+    const on = await client.sendRequest(learn.status);
+    assert.equal(on.state, 'idle');
+    assert.equal(on.schedule, 'manual');
+    assert.deepEqual(on.versions.map((v) => v.version), [0]);
+    const few = await client.sendRequest(learn.trainNow);
+    assert.equal(few.started, false);
+    assert.match(few.reason!, /0 usable settled episode\(s\); a round needs at least 3/);
+    assert.ok(pushed.some((s) => s.state === 'idle'));
+
+    await control.configure({ recordingEnabled: false });
+    assert.equal(await area.ready(), undefined);
+    assert.equal((await client.sendRequest(learn.status)).state, 'off');
+  } finally {
+    await control.shutdown();
+    client.dispose();
+    server.dispose();
+    fs.rmSync(path.dirname(m.dir), { recursive: true, force: true });
+  }
+});
