@@ -106,17 +106,24 @@ export interface BatchItem {
   staleness: number;
 }
 
-/** Build the TrainEpisodes of screened items; OPD teacher log-probs come from `scorer` (adapter off). */
-export async function buildBatch(items: BatchItem[], scorer: Scorer, tok: BatchTokenizer, opdClip = 1): Promise<BuiltEpisode[]> {
+/**
+ * Build the TrainEpisodes of screened items; OPD teacher log-probs come from `scorer` (adapter off).
+ * `student` (the policy at the start of the round) scores log π_old for OPD with the same graph and
+ * precision as the teacher, so A^opd measures the hint alone — serving may run 4-bit weights,
+ * whose behaviour log-probs differ from the full-precision teacher's by quantisation error. The
+ * PPO ratio still uses the behaviour log-probs: they are the policy that actually sampled.
+ */
+export async function buildBatch(items: BatchItem[], scorer: Scorer, tok: BatchTokenizer, opdClip = 1, student?: Map<string, Float32Array>): Promise<BuiltEpisode[]> {
   const out: BuiltEpisode[] = [];
   for (const { view, judgement: j, staleness } of items) {
     const context = view.promptTokenIds, response = view.tokenIds, behaviour = view.logprobs;
     let opd: number[] | undefined;
     if (j.hint) {
       const tctx = teacherContext(context, j.hint, view.languageId, tok);
+      const old = student ? await scorer.score(context, response, student) : behaviour;
       // The hint goes where teacherContext put it: pass the whole teacher context as the "hint" at 0
       // so opd.ts's splice is the identity and its checks (lengths, clamp) still apply.
-      opd = (await opdAdvantages(scorer, { context: [], response, hint: { tokens: tctx, at: 0 }, oldLogprobs: behaviour }, undefined, opdClip)).advantages;
+      opd = (await opdAdvantages(scorer, { context: [], response, hint: { tokens: tctx, at: 0 }, oldLogprobs: old }, undefined, opdClip)).advantages;
     }
     const advantages = combineAdvantages(response.length, j.reward, opd);
     const mean = advantages.reduce((s, a) => s + a, 0) / advantages.length;

@@ -134,7 +134,7 @@ export class LearnEngine {
     const t0 = Date.now();
     const s = req.settings;
     this.setPolicy(req.serving);
-    const batch = await buildBatch(req.items, this.scorer, this.tok);
+    const batch = await buildBatch(req.items, this.scorer, this.tok, 1, this.trainer.adapter().tensors);
     const report = (r: Partial<learn.RoundReport> & Pick<learn.RoundReport, 'outcome'>): learn.RoundReport => ({ at: Date.now(), episodes: batch.length, steps: 0, ms: Date.now() - t0, ...r });
     if (!batch.length) return { report: report({ outcome: 'failed', reason: 'no usable episodes in the batch' }) };
 

@@ -63,3 +63,21 @@ test('advantages: the reward broadcast to every token, plus clamped OPD where th
   assert.deepEqual(batch[1].context, bad.promptTokenIds);
   assert.deepEqual(batch[1].behaviourLogprobs, bad.logprobs);
 });
+
+test('with the round\'s student policy given, OPD compares teacher and student scored by the same graph, not the serving log-probs', async () => {
+  const student = new Map([['lora', new Float32Array([1])]]);
+  const seen: ({ adapter: boolean; hinted: boolean })[] = [];
+  // Teacher −2 per token, student −2.5 per token: A^opd = +0.5 whatever serving recorded.
+  const scorer: Scorer = {
+    score: async (ctx, target, adapter) => {
+      const hinted = tok.decode(ctx).includes('# Hint:');
+      seen.push({ adapter: adapter === student, hinted });
+      return target.map(() => (adapter === student ? -2.5 : -2));
+    },
+  };
+  const bad = rejectedView(tok, 'items[0]', 'sum(items)', undefined, { adapterVersion: 3 });
+  const [ep] = await buildBatch([{ view: bad, judgement: judge(bad), staleness: 0 }], scorer, tok, 1, student);
+  assert.deepEqual(seen, [{ adapter: true, hinted: false }, { adapter: false, hinted: true }]);
+  assert.deepEqual(ep.opd, bad.tokenIds.map(() => 0.5));
+  assert.deepEqual(ep.behaviourLogprobs, bad.logprobs, 'the PPO ratio keeps the behaviour log-probs');
+});
