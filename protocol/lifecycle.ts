@@ -13,6 +13,18 @@ export interface InitializeParams {
   modelPath: string;
   /** Version of the extension, for the log. */
   clientVersion: string;
+  /** How the model is served (hindsight.serving.*); defaults when absent. */
+  serving?: ServingSettings;
+}
+
+/** hindsight.serving.*: where and how the model runs. */
+export interface ServingSettings {
+  /** 'cpu' (default), 'webgpu' (bundled: Vulkan/Metal/D3D12), 'cuda' (needs the CUDA install); falls back to CPU. */
+  executionProvider: 'cpu' | 'webgpu' | 'cuda';
+  /** Intra-op threads for serving; 0 = automatic (leave a core to the editor). */
+  threads: number;
+  /** 'auto' = 4-bit on CPU, full precision on a GPU; 'q4' or 'full' to force. */
+  weights: 'auto' | 'q4' | 'full';
 }
 export interface InitializeResult {
   serverVersion: string;
@@ -44,6 +56,7 @@ export const exit = new NotificationType0('exit');
 export interface ConfigureParams {
   recordingEnabled?: boolean;
   modelPath?: string;
+  serving?: ServingSettings;
 }
 export const configure = new RequestType<ConfigureParams, StatusResult, void>('configure');
 

@@ -14,6 +14,8 @@ export interface ServerContext {
   readonly recordingEnabled: boolean;
   /** Local model folder, or '' when none is configured. */
   readonly modelPath: string;
+  /** hindsight.serving.* as last sent by the editor (undefined: defaults). */
+  readonly serving: lifecycle.ServingSettings | undefined;
   readonly initialized: boolean;
   /** Log to the editor's "Hindsight" output channel (never to stdout). */
   log(level: lifecycle.LogLevel, message: string): void;
@@ -45,6 +47,7 @@ export function createServerContext(connection: MessageConnection, startedAt = D
   let storageDir = '';
   let recordingEnabled = false;
   let modelPath = '';
+  let serving: lifecycle.ServingSettings | undefined;
   let initialized = false;
   let state: lifecycle.TrainerState = 'starting';
   let detail: string | undefined;
@@ -82,6 +85,7 @@ export function createServerContext(connection: MessageConnection, startedAt = D
     get storageDir() { return storageDir; },
     get recordingEnabled() { return recordingEnabled; },
     get modelPath() { return modelPath; },
+    get serving() { return serving; },
     get initialized() { return initialized; },
     log,
     setState(next, why) {
@@ -110,6 +114,7 @@ export function createServerContext(connection: MessageConnection, startedAt = D
       storageDir = params.storageDir;
       recordingEnabled = params.recordingEnabled;
       modelPath = params.modelPath;
+      serving = params.serving;
       initialized = true;
       await runAll(initListeners, ctx, 'initialize');
       // An area may already have reported 'error' or 'training' from its listener; keep that.
@@ -118,6 +123,7 @@ export function createServerContext(connection: MessageConnection, startedAt = D
     async configure(params) {
       if (params.recordingEnabled !== undefined) recordingEnabled = params.recordingEnabled;
       if (params.modelPath !== undefined) modelPath = params.modelPath;
+      if (params.serving !== undefined) serving = params.serving;
       await runAll(configListeners, params, 'configure');
       push();
     },

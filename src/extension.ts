@@ -37,6 +37,11 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
   const statusView = new StatusView(context.extensionUri, (command) => void vscode.commands.executeCommand(command));
   const changed = new vscode.EventEmitter<void>();
   const setting = () => vscode.workspace.getConfiguration('hindsight');
+  const servingSettings = (): lifecycle.ServingSettings => ({
+    executionProvider: setting().get<lifecycle.ServingSettings['executionProvider']>('serving.executionProvider', 'cpu'),
+    threads: setting().get<number>('serving.threads', 0),
+    weights: setting().get<lifecycle.ServingSettings['weights']>('serving.weights', 'auto'),
+  });
 
   const trainer = new TrainerClient({
     serverPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath,
@@ -46,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
       recordingEnabled: optIn.enabled,
       modelPath: setting().get<string>('model.path', ''),
       clientVersion: String(context.extension.packageJSON.version),
+      serving: servingSettings(),
     }),
   });
   running = trainer;
@@ -78,8 +84,10 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     optIn.onDidChange(() => void sync().finally(refresh)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => optIn.trustChanged()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('hindsight.model.path') && trainer.isReady) {
-        void trainer.sendRequest(lifecycle.configure, { modelPath: setting().get<string>('model.path', '') }).catch((err) => log.error(`configure failed: ${err}`));
+      if ((e.affectsConfiguration('hindsight.model.path') || e.affectsConfiguration('hindsight.serving')) && trainer.isReady) {
+        void trainer
+          .sendRequest(lifecycle.configure, { modelPath: setting().get<string>('model.path', ''), serving: servingSettings() })
+          .catch((err) => log.error(`configure failed: ${err}`));
       }
     }),
     vscode.commands.registerCommand('hindsight.enableWorkspace', async (): Promise<EnableOutcome> => {

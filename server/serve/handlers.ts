@@ -1,8 +1,9 @@
 // serve/*: answers serve/complete from the serving worker, (re)loads the model when ctx.modelPath
 // changes, and gives the trainer `setAdapter(version, tensors)` to swap adapters in without a
 // pause. Expected outcomes are values: no model, still loading, load failure → 'unavailable'.
+import * as os from 'node:os';
 import type { MessageConnection } from 'vscode-jsonrpc';
-import { serve } from '../../protocol';
+import { serve, type lifecycle } from '../../protocol';
 import type { ServerContext } from '../context';
 import type { ForwardOptions } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
@@ -23,15 +24,24 @@ export function serving(): ServeArea | undefined {
   return active;
 }
 
-export function registerServeHandlers(connection: MessageConnection, ctx: ServerContext, options: Omit<ForwardOptions, 'log'> = serveOptionsFromEnv()): ServeArea {
+/**
+ * `fixed` pins the serving options (tests, benches); otherwise they follow hindsight.serving.*
+ * (ctx.serving) with HINDSIGHT_* environment variables on top, for development.
+ */
+export function registerServeHandlers(connection: MessageConnection, ctx: ServerContext, fixed?: Omit<ForwardOptions, 'log'>): ServeArea {
   let server: ModelServer | undefined;
   let loading: Promise<ModelServer | undefined> = Promise.resolve(undefined);
   let loadedPath = '';
+  let loadedKey = '';
   let failure: string | undefined;
   let adapter: { version: number; tensors: Map<string, Float32Array>; spec?: LoraSpec } | undefined;
 
+  // A changed model folder or serving setting reloads the model; anything else keeps it.
   const load = (modelPath: string) => {
-    if (modelPath === loadedPath) return;
+    const options = fixed ?? { ...serveOptionsFromSettings(ctx.serving), ...serveOptionsFromEnv() };
+    const key = `${modelPath}\n${JSON.stringify(options)}`;
+    if (key === loadedKey) return;
+    loadedKey = key;
     loadedPath = modelPath;
     const previous = server;
     server = undefined;
@@ -60,6 +70,7 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   ctx.onConfigured(() => load(ctx.modelPath));
   ctx.onShutdown(async () => {
     loadedPath = '';
+    loadedKey = '';
     await server?.dispose();
     server = undefined;
   });
@@ -93,18 +104,43 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
 }
 
 /**
- * Serving options from the environment, until they become settings: HINDSIGHT_PROVIDERS
- * ("webgpu,cpu"), HINDSIGHT_THREADS, HINDSIGHT_DTYPE (float32|float16), HINDSIGHT_QUANTIZE (none|q4).
- * CPU-only serving defaults to 4-bit weights: decode reads every weight once per token and is
- * bandwidth-bound, so 4-bit is ~3x faster than fp32 (bench:serve); GPU providers keep full weights.
+ * Serving threads when hindsight.serving.threads is 0: one core is left to the editor and the
+ * JSON-RPC loop (on 2 cores, 1 serving thread kept event-loop stalls near 14-20 ms where 2 gave
+ * 25-35 ms, at a similar suggestion time while the machine was busy), at most 8.
+ */
+export function autoServeThreads(cores = os.availableParallelism()): number {
+  return Math.max(1, Math.min(8, cores - 1));
+}
+
+/**
+ * Serving options from hindsight.serving.*. CPU-only serving defaults to 4-bit weights: decode
+ * reads every weight once per token and is bandwidth-bound, so 4-bit is ~2-3x faster than fp32
+ * (bench:serve); GPU providers keep full weights (fp16 on GPU is HINDSIGHT_DTYPE=float16).
+ */
+export function serveOptionsFromSettings(s: lifecycle.ServingSettings | undefined, cores?: number): Omit<ForwardOptions, 'log'> {
+  const provider = s?.executionProvider ?? 'cpu';
+  const providers: NonNullable<ForwardOptions['providers']> = provider === 'cpu' ? ['cpu'] : [provider, 'cpu'];
+  const weights = s?.weights ?? 'auto';
+  return {
+    providers,
+    intraOpThreads: s && s.threads > 0 ? Math.floor(s.threads) : autoServeThreads(cores),
+    quantize: weights === 'q4' ? 'q4' : weights === 'full' ? 'none' : provider === 'cpu' ? 'q4' : 'none',
+  };
+}
+
+/**
+ * Development overrides from the environment (each wins over the setting it names):
+ * HINDSIGHT_PROVIDERS ("webgpu,cpu"), HINDSIGHT_THREADS, HINDSIGHT_DTYPE (float32|float16),
+ * HINDSIGHT_QUANTIZE (none|q4).
  */
 export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<ForwardOptions, 'log'> {
   const providers = env.HINDSIGHT_PROVIDERS?.split(',').map((s) => s.trim()).filter(Boolean) as ForwardOptions['providers'];
   const threads = Number(env.HINDSIGHT_THREADS);
+  const quantize = env.HINDSIGHT_QUANTIZE === 'none' || env.HINDSIGHT_QUANTIZE === 'q4' ? env.HINDSIGHT_QUANTIZE : providers?.length ? (providers.some((p) => p !== 'cpu') ? 'none' : 'q4') : undefined;
   return {
     ...(providers?.length ? { providers } : {}),
     ...(threads > 0 ? { intraOpThreads: threads } : {}),
     ...(env.HINDSIGHT_DTYPE === 'float16' ? { dtype: 'float16' as const } : {}),
-    quantize: env.HINDSIGHT_QUANTIZE === 'none' || env.HINDSIGHT_QUANTIZE === 'q4' ? env.HINDSIGHT_QUANTIZE : providers?.some((p) => p !== 'cpu') ? 'none' : 'q4',
+    ...(quantize ? { quantize } : {}),
   };
 }

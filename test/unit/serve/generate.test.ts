@@ -8,7 +8,7 @@ import { loadTokenizer } from '../../../server/model/tokenizer';
 import { QWEN_TOKENIZER_DIR, makeModel, PRESETS, Rng } from '../../../scripts/make-model';
 import { generate, type StepModel } from '../../../server/serve/generate';
 import { ModelServer } from '../../../server/serve/modelServer';
-import { registerServeHandlers, serveOptionsFromEnv } from '../../../server/serve/handlers';
+import { autoServeThreads, registerServeHandlers, serveOptionsFromEnv, serveOptionsFromSettings } from '../../../server/serve/handlers';
 import { loraTensors } from '../../../server/model/lora';
 import { openModelFolder } from '../../../server/model/folder';
 import { ForwardSession } from '../../../server/model/forwardSession';
@@ -187,7 +187,13 @@ test('serve/complete handler: unavailable without a model, a broken folder is re
 });
 
 test('serving options: CPU-only defaults to 4-bit weights, GPU providers keep full weights, env overrides', async () => {
-  assert.deepEqual(serveOptionsFromEnv({}), { quantize: 'q4' });
+  assert.deepEqual(serveOptionsFromSettings(undefined, 2), { providers: ['cpu'], intraOpThreads: 1, quantize: 'q4' });
+  assert.deepEqual(serveOptionsFromSettings(undefined, 16), { providers: ['cpu'], intraOpThreads: 8, quantize: 'q4' });
+  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'webgpu', threads: 0, weights: 'auto' }, 4), { providers: ['webgpu', 'cpu'], intraOpThreads: 3, quantize: 'none' });
+  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'cpu', threads: 2, weights: 'full' }, 2), { providers: ['cpu'], intraOpThreads: 2, quantize: 'none' });
+  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'cuda', threads: 0, weights: 'q4' }, 1), { providers: ['cuda', 'cpu'], intraOpThreads: 1, quantize: 'q4' });
+  assert.equal(autoServeThreads(1), 1);
+  assert.deepEqual(serveOptionsFromEnv({}), {}, 'no variables: the settings decide');
   assert.deepEqual(serveOptionsFromEnv({ HINDSIGHT_PROVIDERS: 'webgpu,cpu', HINDSIGHT_DTYPE: 'float16' }), { providers: ['webgpu', 'cpu'], dtype: 'float16', quantize: 'none' });
   assert.deepEqual(serveOptionsFromEnv({ HINDSIGHT_QUANTIZE: 'none', HINDSIGHT_THREADS: '1' }), { intraOpThreads: 1, quantize: 'none' });
 });
