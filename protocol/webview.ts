@@ -20,4 +20,7 @@ export interface StatusModel {
 }
 
 export type ToWebview = { type: 'status'; status: StatusModel };
-export type FromWebview = { type: 'ready' } | { type: 'command'; command: 'enableWorkspace' | 'disableWorkspace' | 'showLogs' | 'rollbackAdapter' | 'trainNow' };
+/** The hindsight.* commands the page may run (the host checks a message against this list). */
+export const commands = ['enableWorkspace', 'disableWorkspace', 'showLogs', 'rollbackAdapter', 'trainNow', 'forgetWorkspaceData', 'exportEpisodes'] as const;
+export type Command = (typeof commands)[number];
+export type FromWebview = { type: 'ready' } | { type: 'command'; command: Command };

@@ -1,97 +1,119 @@
-// The status view's page (placeholder for the dashboard): renders the StatusModel the extension
-// posts and sends back button clicks. Imports only protocol types; styled with theme variables.
+// The status view's page: the training dashboard, built with @vscode-elements/elements (only the
+// components imported below are bundled). The DOM is built once and updated in place on every
+// status message, so keyboard focus and open/closed sections survive a training step's update.
+// Rows come from sections.ts (pure); buttons post the protocol's command messages.
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
+import '@vscode-elements/elements/dist/vscode-divider/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import type { webview } from '../protocol';
+import { episodeRows, isTraining, learningRows, stateRows, type Row } from './sections';
 
-declare function acquireVsCodeApi(): { postMessage(msg: webview.FromWebview): void };
+interface PageState {
+  closed?: string[];
+}
+declare function acquireVsCodeApi(): { postMessage(msg: webview.FromWebview): void; getState(): PageState | undefined; setState(s: PageState): void };
 const vscode = acquireVsCodeApi();
+// Lit styles shadow roots with constructed stylesheets; where it must fall back to <style> elements
+// they carry this nonce, which the CSP's style-src allows.
+(window as { litNonce?: string }).litNonce = (document.currentScript as HTMLScriptElement | null)?.nonce;
 
-const root = document.getElementById('root')!;
-
-function row(name: string, value: string) {
-  const tr = document.createElement('tr');
-  const th = document.createElement('th');
-  th.textContent = name;
-  const td = document.createElement('td');
-  td.textContent = value;
-  tr.append(th, td);
-  return tr;
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: (Node | string)[]) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) if (v !== undefined) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
 }
 
-function button(label: string, command: Extract<webview.FromWebview, { type: 'command' }>['command']) {
-  const b = document.createElement('button');
-  b.textContent = label;
-  b.addEventListener('click', () => vscode.postMessage({ type: 'command', command }));
+/** `command` may be a function: the enable/disable button's command follows the state. */
+function button(label: string, command: webview.Command | (() => webview.Command), secondary = true) {
+  const b = el('vscode-button', {}, label);
+  b.secondary = secondary;
+  b.addEventListener('click', () => {
+    if (!b.disabled) vscode.postMessage({ type: 'command', command: typeof command === 'function' ? command() : command });
+  });
   return b;
 }
 
-function render(s: webview.StatusModel) {
-  root.replaceChildren();
-  const h = document.createElement('h1');
-  h.textContent = `Hindsight: ${s.label}`;
-  h.dataset.state = s.label;
-  const p = document.createElement('p');
-  p.textContent = s.summary;
-  const table = document.createElement('table');
-  table.append(
-    row('Workspace', s.enabled ? 'enabled' : s.trusted ? 'off' : 'off (untrusted)'),
-    row('Trainer process', s.trainerPid ? `pid ${s.trainerPid}` : 'not running'),
-    row('Restarts after a crash', String(s.restarts)),
-    row('Model', s.modelPath || 'none configured (hindsight.model.path)'),
-    row('Adapter version', s.adapterVersion === 0 ? 'base model' : String(s.adapterVersion)),
-    row('Data folder', s.storagePath || '(no folder open)'),
-  );
-  if (s.episodes) {
-    const c = s.episodes.counts;
-    const o = c.byOutcome;
-    table.append(
-      row('Episodes', `${c.total} (${c.open} open, ${c.complete} complete)${s.episodes.recordingEnabled ? '' : ' — recording off'}`),
-      row('By outcome', `accepted ${o.accepted}, partly accepted ${o.partial}, rejected ${o.rejected}, not shown ${o.notShown}, pending ${o.pending}`),
-      row('After acceptance', `kept ${c.bySurvival.unchanged}, edited ${c.bySurvival.edited}, deleted ${c.bySurvival.deleted}; with diagnostics ${c.withDiagnostics}, tests passed ${c.testPass} / failed ${c.testFail}, committed ${c.committed}, corrected ${c.corrected}`),
-      row('Episode storage', `${(s.episodes.bytes / 1048576).toFixed(1)} of ${(s.episodes.maxBytes / 1048576).toFixed(0)} MB`),
-    );
-    if (s.episodes.replayIssues.length) table.append(row('Log repairs', s.episodes.replayIssues.join('; ')));
-  }
-  if (s.detail) table.append(row('Detail', s.detail));
-  const learning = s.learning ? learningSection(s.learning) : undefined;
-  const actions = document.createElement('div');
-  actions.className = 'actions';
-  actions.append(s.enabled ? button('Disable for this workspace', 'disableWorkspace') : button('Enable for this workspace', 'enableWorkspace'), button('Show logs', 'showLogs'));
-  root.append(h, p, table, ...(learning ? [learning] : []), actions);
+/** A collapsible section, open unless the user closed it (remembered across reloads of the page). */
+function section(id: string, heading: string) {
+  const c = el('vscode-collapsible', { id, heading });
+  c.open = !(vscode.getState()?.closed ?? []).includes(id);
+  c.addEventListener('vsc-collapsible-toggle', () => {
+    const closed = new Set(vscode.getState()?.closed ?? []);
+    if (c.open) closed.delete(id);
+    else closed.add(id);
+    vscode.setState({ ...vscode.getState(), closed: [...closed] });
+  });
+  const list = el('dl', { class: 'rows' });
+  const actions = el('div', { class: 'actions', role: 'group', 'aria-label': `${heading} actions` });
+  c.append(list, actions);
+  return { c, list, actions };
 }
 
-/** "Learning": the loop's state, the serving version, the last round and promotion, the versions. */
-function learningSection(l: NonNullable<webview.StatusModel['learning']>) {
-  const section = document.createElement('section');
-  section.id = 'learning';
-  const h2 = document.createElement('h2');
-  h2.textContent = 'Learning';
-  const t = document.createElement('table');
-  const ver = (v: number) => (v === 0 ? 'base model' : `v${v}`);
-  const progress = l.step !== undefined && l.steps ? ` (step ${l.step}/${l.steps}${l.loss !== undefined ? `, loss ${l.loss.toFixed(4)}` : ''})` : '';
-  t.append(
-    row('Loop', `${l.state}${progress}${l.detail ? ` — ${l.detail}` : ''}`),
-    row('Schedule', l.schedule),
-    row('Serving', ver(l.serving)),
-    row('Episodes', `${l.pending} waiting for a round, ${l.trained} trained on`),
-  );
-  const skipped = Object.entries(l.skipped).filter(([, n]) => n > 0);
-  if (skipped.length) t.append(row('Not trained on', skipped.map(([why, n]) => `${n} ${why}`).join(', ')));
-  const round = (r: NonNullable<typeof l.lastRound>) =>
-    `${r.outcome}${r.version ? ` ${ver(r.version)}` : ''} on ${r.episodes} episodes${r.maxStaleness ? ` (up to ${r.maxStaleness} versions old)` : ''}, ${new Date(r.at).toLocaleString()}` +
-    (r.lossBefore !== undefined && r.lossAfter !== undefined ? `; loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)}` : '') +
-    (r.drift !== undefined ? `; drift ${r.drift.toFixed(3)}` : '') +
-    (r.reason ? ` — ${r.reason}` : '');
-  if (l.lastRound) t.append(row('Last round', round(l.lastRound)));
-  if (l.lastPromotion && l.lastPromotion.at !== l.lastRound?.at) t.append(row('Last promotion', round(l.lastPromotion)));
-  t.append(row('Versions', l.versions.map((v) => `${ver(v.version)}${v.version === l.serving ? ' (serving)' : ''}${v.valid ? '' : ' (invalid)'}`).join(', ') || 'none'));
-  const actions = document.createElement('div');
-  actions.className = 'actions';
-  actions.append(button('Train now', 'trainNow'), button('Roll back adapter…', 'rollbackAdapter'));
-  section.append(h2, t, actions);
-  return section;
+function rowNodes(r: Row) {
+  const dd = el('dd', r.warn ? { class: 'warn' } : {});
+  if (r.value !== undefined) dd.append(r.value);
+  if (r.items) {
+    const ul = el('ul', { class: 'items' });
+    for (const i of r.items) {
+      const li = el('li', i.current ? { class: 'current' } : {}, i.text);
+      if (i.badge !== undefined) li.append(' ', el('vscode-badge', { variant: i.current ? 'activity-bar-counter' : 'counter' }, i.badge));
+      ul.append(li);
+    }
+    dd.append(ul);
+  }
+  return [el('dt', {}, r.name), dd];
+}
+
+const render = (list: HTMLElement, rows: Row[]) => list.replaceChildren(...rows.flatMap(rowNodes));
+
+// ── The page, built once ────────────────────────────────────────────────────────────────────────
+const root = document.getElementById('root')!;
+const title = el('h1');
+const summary = el('p', { class: 'summary', role: 'status' });
+
+const state = section('state', 'State');
+let enabled = false;
+const toggle = button('', () => (enabled ? 'disableWorkspace' : 'enableWorkspace'), false);
+state.actions.append(toggle, button('Show logs', 'showLogs'));
+
+const eps = section('episodes', 'Episodes');
+eps.actions.append(button('Export episodes…', 'exportEpisodes'), button('Forget data…', 'forgetWorkspaceData'));
+
+const learn = section('learning', 'Learning');
+const ring = el('vscode-progress-ring', { slot: 'decorations', 'aria-label': 'Training' });
+const trainNow = button('Train now', 'trainNow', false);
+const rollback = button('Roll back…', 'rollbackAdapter');
+learn.actions.append(trainNow, rollback);
+
+root.replaceChildren(title, summary, state.c, el('vscode-divider', { role: 'presentation' }), eps.c, el('vscode-divider', { role: 'presentation' }), learn.c);
+
+function update(s: webview.StatusModel) {
+  title.textContent = `Hindsight: ${s.label}`;
+  title.dataset.state = s.label;
+  summary.textContent = s.summary;
+
+  render(state.list, stateRows(s));
+  enabled = s.enabled;
+  toggle.textContent = s.enabled ? 'Disable for this workspace' : 'Enable for this workspace';
+
+  const off: Row[] = [{ name: 'Recorded', value: 'nothing to show while the trainer is not running' }];
+  render(eps.list, s.episodes ? episodeRows(s.episodes) : off);
+  eps.c.description = s.episodes ? `${s.episodes.counts.total}` : '';
+
+  const l = s.learning;
+  render(learn.list, l ? learningRows(l) : [{ name: 'Loop', value: 'off — the trainer is not running' }]);
+  learn.c.description = l ? (isTraining(l) ? `${l.state}${l.step !== undefined && l.steps ? ` ${l.step}/${l.steps}` : ''}` : l.state) : 'off';
+  if (l && isTraining(l)) {
+    if (!ring.isConnected) learn.c.append(ring);
+  } else ring.remove();
+  trainNow.disabled = !l || isTraining(l) || l.state === 'off';
+  rollback.disabled = !l;
 }
 
 window.addEventListener('message', (e: MessageEvent<webview.ToWebview>) => {
-  if (e.data?.type === 'status') render(e.data.status);
+  if (e.data?.type === 'status') update(e.data.status);
 });
 vscode.postMessage({ type: 'ready' });
