@@ -37,6 +37,21 @@ export function demoWithTinyModel(folder: string, seed: number): (dir: string) =
   };
 }
 
+/**
+ * Real suggestions from a generated tiny model: sampled at temperature 1 (greedy decoding of random
+ * weights stops at once), short, with short signal timings; IntelliSense off so it cannot hide them.
+ */
+const modelSuggestionSettings: Record<string, unknown> = {
+  'hindsight.completions.debounceMs': 30,
+  'hindsight.completions.temperature': 1,
+  'hindsight.completions.maxTokens': 8,
+  'hindsight.signals.rejectAfterMs': 1500,
+  'hindsight.signals.acceptGraceMs': 300,
+  'hindsight.signals.survivalCheckpointsMs': [1000],
+  'editor.quickSuggestions': { other: false, comments: false, strings: false },
+  'editor.suggestOnTriggerCharacters': false,
+};
+
 export const runs: HostRun[] = [
   { name: 'foundation', suites: ['activation', 'commands', 'optin', 'restart'] },
   { name: 'untrusted', suites: ['untrusted', 'signalsOff'], trusted: false },
@@ -68,39 +83,20 @@ export const runs: HostRun[] = [
     suites: ['signalsModel'],
     workspace: demoWithTinyModel('model', 7),
     timeoutMs: 240_000,
-    settings: {
-      'hindsight.completions.debounceMs': 30,
-      'hindsight.completions.temperature': 1,
-      'hindsight.completions.maxTokens': 8,
-      'hindsight.signals.rejectAfterMs': 1500,
-      'hindsight.signals.acceptGraceMs': 300,
-      'hindsight.signals.survivalCheckpointsMs': [1000],
-      'editor.quickSuggestions': { other: false, comments: false, strings: false },
-      'editor.suggestOnTriggerCharacters': false,
-    },
+    settings: modelSuggestionSettings,
   },
   // The learning loop (server/learn/) on a generated tiny model: manual schedule, tiny rounds.
   {
     name: 'learn',
     suites: ['learn'],
-    workspace: (dir) => {
-      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-model.ts', '--preset', 'tiny', '--seed', '7', '--out', path.join(dir, 'model')], { cwd: repoRoot, stdio: 'ignore' });
-      return demoWorkspace(dir);
-    },
+    workspace: demoWithTinyModel('model', 7),
     timeoutMs: 240_000,
     settings: {
-      'hindsight.completions.debounceMs': 30,
-      'hindsight.completions.temperature': 1,
-      'hindsight.completions.maxTokens': 8,
-      'hindsight.signals.rejectAfterMs': 1500,
-      'hindsight.signals.acceptGraceMs': 300,
-      'hindsight.signals.survivalCheckpointsMs': [1000],
+      ...modelSuggestionSettings,
       'hindsight.training.schedule': 'manual',
       'hindsight.training.minEpisodes': 2,
       'hindsight.training.stepsPerRound': 2,
       'hindsight.training.maxDrift': 100,
-      'editor.quickSuggestions': { other: false, comments: false, strings: false },
-      'editor.suggestOnTriggerCharacters': false,
     },
   },
   // "Download a model" against a hub on 127.0.0.1 serving a generated tiny model from <dir>/hubrepo.

@@ -4,54 +4,24 @@
 // trainer status, the next suggestion is stored with that adapterVersion, and "Roll back adapter"
 // returns serving to the base model. Settings: the `learn` run in test/host/runs.ts.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Decision } from '../../../src/common/suggestionLifecycle';
-import type { HindsightApi } from '../../../src/extension';
 import type { learn } from '../../../protocol';
-import { enableWith, hindsight, until } from '../helpers';
-
-/** Types one character at a time until a suggestion is shown; returns its episode id. */
-async function nextSuggestion(api: HindsightApi): Promise<string> {
-  for (let attempt = 0; attempt < 12; attempt++) {
-    const before = api.signals.tracker.lastShown?.id;
-    await vscode.commands.executeCommand('type', { text: 'abcdefghijkl'[attempt] });
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && api.signals.tracker.lastShown?.id === before) await new Promise((r) => setTimeout(r, 100));
-    const id = api.signals.tracker.lastShown?.id;
-    if (id && id !== before) return id;
-  }
-  throw new Error(`no suggestion from the model: ${JSON.stringify(api.signals.provider.stats)}`);
-}
+import { openAtEnd, typeUntilSuggestion, until, withGeneratedModel } from '../helpers';
 
 suite('learning loop with a generated tiny model', function () {
   this.timeout(150_000);
 
   test('train now promotes an adapter that serving uses at once; roll back returns to the base model', async () => {
-    delete process.env.HINDSIGHT_TEST_COMPLETION_FIXTURE;
-    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    const model = path.join(path.dirname(ws), 'model');
-    await vscode.workspace.getConfiguration('hindsight').update('model.path', model, vscode.ConfigurationTarget.Global);
-    const api = await hindsight();
-    const decisions: Decision[] = [];
-    api.signals.tracker.onDecision((d) => decisions.push(d));
-    assert.equal((await enableWith(api, true)).outcome.enabled, true);
-    await until(api, () => api.state().trainer.state === 'ready', 60_000, 'the trainer');
+    const { api, decisions, ws } = await withGeneratedModel();
     // The run's hindsight.training.schedule ('manual') reaches the trainer with the other settings.
     await until(api, () => api.learn.status()?.state === 'idle' && api.learn.status()?.schedule === 'manual', 60_000, 'the learning loop with the run\'s settings');
 
-    const file = path.join(ws, 'src', 'learn.ts');
-    fs.writeFileSync(file, 'export function add(a: number, b: number) {\n  return ');
-    const doc = await vscode.workspace.openTextDocument(file);
-    const editor = await vscode.window.showTextDocument(doc);
-    const end = doc.lineAt(doc.lineCount - 1).range.end;
-    editor.selection = new vscode.Selection(end, end);
+    await openAtEnd(ws, 'src/learn.ts', 'export function add(a: number, b: number) {\n  return ');
 
     // Two accepted suggestions that survive their (1 s) checkpoint: settled, reward +0.75 each.
     const accepted: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const id = await nextSuggestion(api);
+      const id = await typeUntilSuggestion(api);
       await new Promise((r) => setTimeout(r, 300));
       await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
       await until(api, () => decisions.find((d) => d.id === id && d.event.type === 'accepted'), 10_000, 'accepted');
@@ -78,7 +48,7 @@ suite('learning loop with a generated tiny model', function () {
     assert.ok(labels.includes('training'), `status bar labels during the round: ${labels.join(', ')}`);
 
     // The next suggestion comes from the new adapter and is recorded with its version.
-    const after = await nextSuggestion(api);
+    const after = await typeUntilSuggestion(api);
     await api.signals.flush();
     const ep = (await api.signals.query({ id: after })).episodes[0];
     assert.equal(ep.adapterVersion, version);

@@ -3,47 +3,19 @@
 // <run dir>/model and samples at temperature 1), VS Code asks for ghost text, and the accepted
 // suggestion is stored with the model's own token ids and log-probs.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Decision } from '../../../src/common/suggestionLifecycle';
-import { enableWith, hindsight, until } from '../helpers';
+import { openAtEnd, typeUntilSuggestion, until, withGeneratedModel } from '../helpers';
 
 suite('editor signals with a generated tiny model', function () {
   this.timeout(120_000);
 
   test('a real suggestion is shown, accepted with inlineSuggest.commit and stored with its tokens and log-probs', async () => {
-    delete process.env.HINDSIGHT_TEST_COMPLETION_FIXTURE;
-    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    const model = path.join(path.dirname(ws), 'model');
-    assert.ok(fs.existsSync(path.join(model, 'model.safetensors')), `generated model at ${model}`);
-    await vscode.workspace.getConfiguration('hindsight').update('model.path', model, vscode.ConfigurationTarget.Global);
-    const api = await hindsight();
-    const decisions: Decision[] = [];
-    api.signals.tracker.onDecision((d) => decisions.push(d));
-    assert.equal((await enableWith(api, true)).outcome.enabled, true);
-    await until(api, () => api.state().trainer.state === 'ready', 60_000, 'the trainer');
+    const { api, decisions, ws, model } = await withGeneratedModel();
     const status = await api.trainerStatus();
     assert.equal(status.modelPath, model);
 
-    const file = path.join(ws, 'src', 'model.ts');
-    fs.writeFileSync(file, 'export function add(a: number, b: number) {\n  return ');
-    const doc = await vscode.workspace.openTextDocument(file);
-    const editor = await vscode.window.showTextDocument(doc);
-    const end = doc.lineAt(doc.lineCount - 1).range.end;
-    editor.selection = new vscode.Selection(end, end);
-    // Random weights sometimes sample a stop token first (an empty answer), and the first request
-    // may arrive while the model is still loading: type one more character until a suggestion shows.
-    let id: string | undefined;
-    for (let attempt = 0; attempt < 10 && !id; attempt++) {
-      const before = api.signals.tracker.lastShown?.id;
-      await vscode.commands.executeCommand('type', { text: 'abcdefghij'[attempt] });
-      const deadline = Date.now() + 6000;
-      while (Date.now() < deadline && api.signals.tracker.lastShown?.id === before) await new Promise((r) => setTimeout(r, 100));
-      if (api.signals.tracker.lastShown?.id !== before) id = api.signals.tracker.lastShown!.id;
-      console.log(`[signalsModel] attempt ${attempt}: ${JSON.stringify(api.signals.provider.stats)}`);
-    }
-    assert.ok(id, `no suggestion from the model: ${JSON.stringify(api.signals.provider.stats)}`);
+    const { doc } = await openAtEnd(ws, 'src/model.ts', 'export function add(a: number, b: number) {\n  return ');
+    const id = await typeUntilSuggestion(api, 10);
     await new Promise((r) => setTimeout(r, 400));
     const before = doc.getText();
     await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
