@@ -37,6 +37,9 @@ export function stateRows(s: webview.StatusModel): Row[] {
   return rows;
 }
 
+/** Labelled counts shown as badges. */
+const badges = (pairs: [string, number][]) => pairs.map(([text, n]) => ({ text, badge: String(n) }));
+
 export function episodeRows(e: NonNullable<webview.StatusModel['episodes']>): Row[] {
   const c = e.counts;
   const o = c.byOutcome;
@@ -45,33 +48,11 @@ export function episodeRows(e: NonNullable<webview.StatusModel['episodes']>): Ro
   const share = e.maxBytes > 0 ? Math.round((100 * e.bytes) / e.maxBytes) : 0;
   const rows: Row[] = [
     { name: 'Recorded', value: `${c.total} (${c.open} open, ${c.complete} settled)${e.recordingEnabled ? '' : ' — recording is off'}` },
-    {
-      name: 'By outcome',
-      items: [
-        { text: 'accepted', badge: String(o.accepted) },
-        { text: 'partly accepted', badge: String(o.partial) },
-        { text: 'rejected', badge: String(o.rejected) },
-        { text: 'not shown', badge: String(o.notShown) },
-        { text: 'pending', badge: String(o.pending) },
-      ],
-    },
-    {
-      name: 'After acceptance',
-      items: [
-        { text: 'kept', badge: String(c.bySurvival.unchanged) },
-        { text: 'edited', badge: String(c.bySurvival.edited) },
-        { text: 'deleted', badge: String(c.bySurvival.deleted) },
-      ],
-    },
+    { name: 'By outcome', items: badges([['accepted', o.accepted], ['partly accepted', o.partial], ['rejected', o.rejected], ['not shown', o.notShown], ['pending', o.pending]]) },
+    { name: 'After acceptance', items: badges([['kept', c.bySurvival.unchanged], ['edited', c.bySurvival.edited], ['deleted', c.bySurvival.deleted]]) },
     {
       name: 'Next signals',
-      items: [
-        { text: 'with diagnostics', badge: String(c.withDiagnostics) },
-        { text: 'tests passed', badge: String(c.testPass) },
-        { text: 'tests failed', badge: String(c.testFail) },
-        { text: 'committed', badge: String(c.committed) },
-        { text: 'corrected', badge: String(c.corrected) },
-      ],
+      items: badges([['with diagnostics', c.withDiagnostics], ['tests passed', c.testPass], ['tests failed', c.testFail], ['committed', c.committed], ['corrected', c.corrected]]),
     },
     { name: 'Storage', value: `${used.toFixed(1)} of ${budget.toFixed(0)} MB (${share}%)`, warn: share >= 90 },
   ];
