@@ -20,6 +20,11 @@ export interface CompleteParams {
   seed?: number;
   /** Wall-clock budget for generation in ms. */
   timeoutMs?: number;
+  /**
+   * A directive from the developer ("Correct this"): placed as a comment line above the cursor
+   * line, as the OPD teacher sees hints (server/judge/hintPlacement.ts).
+   */
+  hint?: string;
 }
 
 export interface CompleteResult {

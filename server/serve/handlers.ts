@@ -8,6 +8,7 @@ import type { ServerContext } from '../context';
 import type { ForwardOptions } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
 import { ModelServer } from './modelServer';
+import { prefixWithHint } from '../judge/hintPlacement';
 
 export interface ServeArea {
   /** Serve this adapter from the next request on (PEFT-named A/B tensors; see server/model/lora). */
@@ -83,7 +84,8 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
     try {
-      const { reusedTokens: _reused, ...result } = await server.complete(params, ac.signal);
+      const hinted = params.hint?.trim() ? { ...params, prefix: prefixWithHint(params.prefix, params.hint, params.languageId) } : params;
+      const { reusedTokens: _reused, ...result } = await server.complete(hinted, ac.signal);
       return result;
     } finally {
       sub.dispose();

@@ -13,7 +13,7 @@ export const FIXTURE_MODEL = 'test-double (HINDSIGHT_TEST_COMPLETION_FIXTURE)';
 
 export interface CompletionFixture {
   /** First rule whose conditions hold answers; `text` is the suggestion. */
-  rules: { prefixEndsWith?: string; languageId?: string; text: string }[];
+  rules: { prefixEndsWith?: string; languageId?: string; hintIncludes?: string; text: string }[];
   /** Answer when no rule matches ('' or absent = empty). */
   default?: string;
 }
@@ -43,7 +43,12 @@ export function answer(source: string, p: serve.CompleteParams, ctx?: ServerCont
   } catch (err) {
     return { ...base, kind: 'failed', text: '', reason: `test double fixture unreadable: ${(err as Error).message}` };
   }
-  const rule = fixture.rules.find((r) => (r.prefixEndsWith === undefined || p.prefix.endsWith(r.prefixEndsWith)) && (r.languageId === undefined || r.languageId === p.languageId));
+  const rule = fixture.rules.find(
+    (r) =>
+      (r.prefixEndsWith === undefined || p.prefix.endsWith(r.prefixEndsWith)) &&
+      (r.languageId === undefined || r.languageId === p.languageId) &&
+      (r.hintIncludes === undefined || !!p.hint?.includes(r.hintIncludes)),
+  );
   const text = rule?.text ?? fixture.default ?? '';
   const codes = (s: string) => Array.from(s, (ch) => ch.codePointAt(0)!);
   return {

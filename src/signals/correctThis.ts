@@ -1,8 +1,10 @@
 // "Hindsight: Correct this…": a free-text directive hint recorded on the episode of the selected
 // code (an accepted suggestion overlapping the selection) or, failing that, on the last
-// suggestion shown in this editor. Says exactly what it did; it does not produce an immediate
-// corrected suggestion (serve/complete takes no hint yet).
+// suggestion shown in this editor. For accepted code it then asks the model again at that spot
+// with the hint in its context and offers the corrected version in place of the old one, which
+// replaces nothing unless the developer says so. Says exactly what it did.
 import * as vscode from 'vscode';
+import type { serve } from '../../protocol';
 import type { SignalsTracker } from './tracker';
 import type { EpisodeSink } from './episodeSink';
 import { isExcluded, readCompletionSettings } from './settings';
@@ -10,15 +12,24 @@ import { isExcluded, readCompletionSettings } from './settings';
 export interface CorrectThisArgs {
   /** Skips the input box (tests, keybindings with args). */
   directive?: string;
+  /** Skips the "replace?" question: true replaces with the corrected version, false keeps the code. */
+  apply?: boolean;
 }
 
 export interface CorrectThisOutcome {
   recorded: boolean;
   episodeId?: string;
+  /** The corrected version the model offered with the hint, when it offered one. */
+  corrected?: string;
+  /** Whether it replaced the accepted code. */
+  replaced?: boolean;
   message: string;
 }
 
-export async function correctThis(tracker: SignalsTracker, sink: EpisodeSink, args: CorrectThisArgs = {}): Promise<CorrectThisOutcome> {
+/** serve/complete through the trainer client. */
+export type Complete = (params: serve.CompleteParams) => Promise<serve.CompleteResult>;
+
+export async function correctThis(tracker: SignalsTracker, sink: EpisodeSink, args: CorrectThisArgs = {}, complete?: Complete): Promise<CorrectThisOutcome> {
   const done = (o: CorrectThisOutcome) => {
     void (o.recorded ? vscode.window.showInformationMessage(o.message) : vscode.window.showWarningMessage(o.message));
     return o;
@@ -52,9 +63,42 @@ export async function correctThis(tracker: SignalsTracker, sink: EpisodeSink, ar
   const selection = sel.isEmpty ? undefined : editor.document.getText(sel).slice(0, 4000);
   const ok = await tracker.record(target.id, { type: 'correction', at: Date.now(), directive: directive.trim(), ...(selection ? { selection } : {}) });
   if (!ok) return done({ recorded: false, episodeId: target.id, message: 'Hindsight: the correction could not be stored (see the Hindsight log); nothing was recorded.' });
-  return done({
-    recorded: true,
-    episodeId: target.id,
-    message: `Hindsight: recorded your correction on ${target.what}. It will guide the next training round as a hint; it does not change the code now.`,
-  });
+  const recorded = `Hindsight: recorded your correction on ${target.what}; it will guide the next training round as a hint.`;
+  if (!overlapping || !complete) return done({ recorded: true, episodeId: target.id, message: `${recorded} Your code is unchanged.` });
+
+  // The corrected version: the same spot, the accepted text left out, the hint in the prompt.
+  const doc = editor.document;
+  const span = overlapping.range;
+  const s = readCompletionSettings();
+  const text = doc.getText();
+  const version = doc.version;
+  let answer: serve.CompleteResult;
+  try {
+    answer = await complete({
+      uri,
+      languageId: doc.languageId,
+      prefix: text.slice(Math.max(0, span.start - s.prefixChars), span.start),
+      suffix: text.slice(span.end, span.end + s.suffixChars),
+      mode: 'block',
+      maxTokens: s.maxTokens,
+      hint: directive.trim(),
+    });
+  } catch (e) {
+    return done({ recorded: true, episodeId: target.id, message: `${recorded} No corrected version: ${(e as Error).message}. Your code is unchanged.` });
+  }
+  const current = text.slice(span.start, span.end);
+  if (answer.kind !== 'success' || !answer.text.trim() || answer.text === current) {
+    const why = answer.kind !== 'success' ? answer.reason ?? answer.kind : 'the model offered nothing different';
+    return done({ recorded: true, episodeId: target.id, message: `${recorded} No corrected version (${why}). Your code is unchanged.` });
+  }
+  const corrected = answer.text;
+  const apply =
+    args.apply ??
+    (await vscode.window.showInformationMessage(`${recorded} Replace the accepted code with the corrected version?`, { modal: true, detail: corrected }, 'Replace')) === 'Replace';
+  if (!apply) return done({ recorded: true, episodeId: target.id, corrected, replaced: false, message: `${recorded} You kept your code.` });
+  if (doc.version !== version) return done({ recorded: true, episodeId: target.id, corrected, replaced: false, message: `${recorded} The file changed meanwhile, so nothing was replaced.` });
+  const edit = new vscode.WorkspaceEdit();
+  edit.replace(doc.uri, new vscode.Range(doc.positionAt(span.start), doc.positionAt(span.end)), corrected);
+  const replaced = await vscode.workspace.applyEdit(edit);
+  return done({ recorded: true, episodeId: target.id, corrected, replaced, message: replaced ? `${recorded} Replaced the accepted code with the corrected version.` : `${recorded} The replacement could not be applied; your code is unchanged.` });
 }

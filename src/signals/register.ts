@@ -2,7 +2,7 @@
 // commands this area owns: the accept hook, "Correct this…", "Forget this workspace's data" and
 // "Export episodes". Returns a small API (queries, counts, flush) for the status view and tests.
 import * as vscode from 'vscode';
-import { episodes } from '../../protocol';
+import { episodes, serve } from '../../protocol';
 import { ACCEPT_COMMAND, HindsightInlineProvider } from '../completions/provider';
 import { CommitWatcher } from './commits';
 import { correctThis, type CorrectThisArgs } from './correctThis';
@@ -68,7 +68,7 @@ export function registerCompletionsAndSignals(context: vscode.ExtensionContext, 
       if (e.affectsConfiguration('hindsight.storage.maxMB')) sendStorageBudget();
     }),
     vscode.commands.registerCommand(ACCEPT_COMMAND, (id: string) => tracker.accepted(id)),
-    vscode.commands.registerCommand('hindsight.correctThis', (args?: CorrectThisArgs) => correctThis(tracker, sink, args)),
+    vscode.commands.registerCommand('hindsight.correctThis', (args?: CorrectThisArgs) => correctThis(tracker, sink, args, (p) => client.sendRequest(serve.complete, p))),
     vscode.commands.registerCommand('hindsight.forgetWorkspaceData', (args?: { confirm?: boolean }) => forget(context, client, args?.confirm, setCounts)),
     vscode.commands.registerCommand('hindsight.exportEpisodes', (args?: { path?: string }) => exportEpisodes(context, client, args?.path)),
   );

@@ -17,6 +17,8 @@ import { enableWith, hindsight, until } from '../helpers';
 
 const FIXTURE = {
   rules: [
+    // "Correct this" asks again with the developer's hint in the prompt: the double answers by the hint.
+    { prefixEndsWith: 'const committed = ', hintIncludes: 'keepAll()', text: 'keepAll();' },
     { prefixEndsWith: 'const accepted = ', text: 'computeTotal(items);' },
     { prefixEndsWith: 'const rejected = ', text: 'makeWidget(3);' },
     { prefixEndsWith: 'const typed = ', text: 'abcdefgh;' },
@@ -278,19 +280,31 @@ suite('editor signals (real editor, test-double suggestions)', function () {
     assert.equal(ev.event.type === 'commit' && ev.event.commit.length, 40);
   });
 
-  test('"Correct this" records a directive hint on the episode at the selection and says what it did', async () => {
+  test('"Correct this" records a directive hint on the episode at the selection, offers a corrected version and says what it did', async () => {
     const span = api.signals.tracker.followedSpans().find((s) => s.inserted === 'keepMe(42);')!;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === span.uri)!;
     const editor = await vscode.window.showTextDocument(doc);
     editor.selection = new vscode.Selection(doc.positionAt(span.range.start), doc.positionAt(span.range.end));
-    const r = await vscode.commands.executeCommand<{ recorded: boolean; episodeId?: string; message: string }>('hindsight.correctThis', { directive: 'Use keepAll() here; keepMe is deprecated.' });
-    assert.equal(r.recorded, true, r.message);
-    assert.equal(r.episodeId, span.id);
-    assert.match(r.message, /recorded your correction/);
-    assert.match(r.message, /does not change the code now/);
+    type Outcome = { recorded: boolean; episodeId?: string; corrected?: string; replaced?: boolean; message: string };
+    const before = doc.getText();
+    const kept = await vscode.commands.executeCommand<Outcome>('hindsight.correctThis', { directive: 'Use keepAll() here; keepMe is deprecated.', apply: false });
+    assert.equal(kept.recorded, true, kept.message);
+    assert.equal(kept.episodeId, span.id);
+    assert.match(kept.message, /recorded your correction on the accepted suggestion at the selection/);
+    assert.equal(kept.corrected, 'keepAll();', 'the model was asked again with the hint in its prompt');
+    assert.equal(kept.replaced, false);
+    assert.match(kept.message, /You kept your code/);
+    assert.equal(doc.getText(), before, 'nothing replaced without a yes');
+
+    const replaced = await vscode.commands.executeCommand<Outcome>('hindsight.correctThis', { directive: 'Call keepAll() instead, please.', apply: true });
+    assert.equal(replaced.replaced, true, replaced.message);
+    assert.match(replaced.message, /Replaced the accepted code with the corrected version/);
+    assert.equal(doc.getText(), before.replace('keepMe(42);', 'keepAll();'));
+
     const v = await stored(span.id);
-    const c = v.events.find((e) => e.type === 'correction');
-    assert.ok(c && c.type === 'correction' && c.directive === 'Use keepAll() here; keepMe is deprecated.' && c.selection === 'keepMe(42);');
+    const cs = v.events.filter((e) => e.type === 'correction');
+    assert.equal(cs.length, 2);
+    assert.ok(cs[0].type === 'correction' && cs[0].directive === 'Use keepAll() here; keepMe is deprecated.' && cs[0].selection === 'keepMe(42);');
   });
 
   test('excluded files get no suggestion and no episode', async () => {

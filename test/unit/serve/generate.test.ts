@@ -180,6 +180,10 @@ test('serve/complete handler: unavailable without a model, a broken folder is re
   const r = await call();
   assert.ok(r.kind === 'success' || r.kind === 'empty', r.reason);
   assert.equal(r.model, dir.split('/').pop());
+  // A "Correct this" hint goes into the prompt as a comment line above the cursor line.
+  const hinted = (await handlers.get('serve/complete')!(params({ maxTokens: 4, hint: 'use the logger here' }), token)) as serve.CompleteResult;
+  assert.ok(hinted.promptTokenIds.length >= r.promptTokenIds.length + 5, `hinted prompt ${hinted.promptTokenIds.length} vs ${r.promptTokenIds.length} tokens`);
+  assert.deepEqual(hinted.promptTokenIds.slice(-3), r.promptTokenIds.slice(-3), 'the suffix and <|fim_middle|> are unchanged');
   await area.setAdapter(2, new Map());
   assert.equal(version, 2);
   assert.equal((await call()).adapterVersion, 2);
