@@ -97,7 +97,7 @@ export class ForwardSession {
       if (hit) file = path.join(dir, hit);
       else {
         weights.quantized = quantizeWeights(folder.cfg, folder.tensors);
-        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }));
+        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }), `serve-${dtype}-q4-r${lora.rank}`);
       }
     } else {
       file = writeModelFile(dir, `serve-${dtype}-none-r${lora.rank}`, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }));

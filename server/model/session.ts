@@ -68,14 +68,23 @@ function isWritable(dir: string): boolean {
   }
 }
 
-/** Write graph bytes into `dir` under a content-addressed name (reused when identical); returns the path. */
-export function writeModelFile(dir: string, stem: string, bytes: Uint8Array): string {
+/**
+ * Write graph bytes into `dir` under a content-addressed name (reused when identical); returns the
+ * path. A new file replaces the older ones of its `family` (default: the stem), so graphs of an
+ * earlier version or of changed weights (4-bit files hold their weights: hundreds of MB) do not
+ * pile up in the user's model folder. ORT has read a model file fully once its session exists.
+ */
+export function writeModelFile(dir: string, stem: string, bytes: Uint8Array, family = stem): string {
   const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12);
-  const file = path.join(dir, `.hindsight-${stem}-${hash}.onnx`);
+  const name = `.hindsight-${stem}-${hash}.onnx`;
+  const file = path.join(dir, name);
   if (!fs.existsSync(file)) {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, bytes);
     fs.renameSync(tmp, file);
+    for (const old of fs.readdirSync(dir)) {
+      if (old !== name && old.startsWith(`.hindsight-${family}-`) && old.endsWith('.onnx')) fs.rmSync(path.join(dir, old), { force: true });
+    }
   }
   return file;
 }

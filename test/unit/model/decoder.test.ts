@@ -160,3 +160,16 @@ test('a read-only model folder is served from a cache folder of links to its wei
   assert.ok(maxAbsDiff(out.logits.data as Float32Array, flat(referenceLogits(loadReference(dir), IDS))) < 1e-4);
   await s.release();
 });
+
+test('a new model file replaces the older ones of its family, and leaves other families alone', () => {
+  const { dir } = smallModel('family');
+  const a = writeModelFile(dir, 'serve-x', Uint8Array.from([1]));
+  const other = writeModelFile(dir, 'train', Uint8Array.from([1]));
+  assert.equal(writeModelFile(dir, 'serve-x', Uint8Array.from([1])), a, 'identical bytes reuse the file');
+  const b = writeModelFile(dir, 'serve-x', Uint8Array.from([2]));
+  assert.notEqual(a, b);
+  assert.ok(!fs.existsSync(a) && fs.existsSync(b) && fs.existsSync(other));
+  const q = writeModelFile(dir, 'serve-q4-key1', Uint8Array.from([3]), 'serve-q4');
+  const q2 = writeModelFile(dir, 'serve-q4-key2', Uint8Array.from([3]), 'serve-q4');
+  assert.ok(!fs.existsSync(q) && fs.existsSync(q2) && fs.existsSync(b), 'changed weights (another key) replace the 4-bit file');
+});
