@@ -11,6 +11,7 @@ import type { EpisodeSink } from '../signals/episodeSink';
 import { isExcluded, readCompletionSettings, relPathOf, type CompletionSettings } from '../signals/settings';
 import type { SignalsTracker } from '../signals/tracker';
 import type { TrainerClient } from '../trainer/client';
+import { prefixWindowStart } from '../common/promptWindow';
 
 export const ACCEPT_COMMAND = 'hindsight.acceptedSuggestion';
 
@@ -86,7 +87,7 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
     }
 
     const text = doc.getText();
-    const prefix = text.slice(Math.max(0, offset - s.prefixChars), offset);
+    const prefix = text.slice(prefixWindowStart(text, offset, s.prefixChars), offset);
     const suffix = text.slice(offset, offset + s.suffixChars);
     const lineText = doc.lineAt(position.line).text;
     const linePrefix = lineText.slice(0, position.character);

@@ -87,6 +87,16 @@ test('a repeated prompt prefix reuses the KV cache and runs only the new tokens'
   assert.equal(m.steps[1].length, second.result.promptTokenIds.length - second.reusedTokens);
 });
 
+test('over the token budget, typing on at the cursor still reuses the KV cache of the prompt start', async () => {
+  const m = scripted([151643]);
+  const long = Array.from({ length: 600 }, (_, i) => `value_${i} = compute(${i})\n`).join('') + 'result = ';
+  const budget = { maxPromptTokens: 512, suffixShare: 0.25 };
+  const first = await generate(m, tok, params({ prefix: long, suffix: '\nreturn result\n' }), { budget });
+  const second = await generate(m, tok, params({ prefix: long + 'total(x, y)', suffix: '\nreturn result\n' }), { reuse: first.cache, budget });
+  assert.ok(first.result.promptTokenIds.length > 400, 'the prompt is at its budget');
+  assert.ok(second.reusedTokens > first.result.promptTokenIds.length - 140, `reused ${second.reusedTokens} of ${first.result.promptTokenIds.length}`);
+});
+
 test('serving worker: tiny model completes, cache reuse equals a fresh run, adapters swap with versions, loop stays responsive', async () => {
   const dir = tempDir('serve');
   makeModel({ ...PRESETS.tiny, numLayers: 1 }, dir, { seed: 3, std: 0.5 });

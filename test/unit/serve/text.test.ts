@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTokenizer, IncrementalDecoder } from '../../../server/model/tokenizer';
 import { QWEN_TOKENIZER_DIR } from '../../../scripts/make-model';
-import { buildFimPrompt } from '../../../server/serve/fim';
+import { buildFimPrompt, PREFIX_LINE_STEP } from '../../../server/serve/fim';
 import { sampleToken, seededRandom } from '../../../server/serve/sampling';
 import { checkStop, stopContextFor } from '../../../server/serve/stopRules';
 
@@ -38,15 +38,36 @@ test('FIM prompt: markers in Qwen order, budget split with leftovers moving acro
   const longSuf = Array.from({ length: 200 }, (_, i) => `after_${i}()\n`).join('');
   const b = buildFimPrompt(enc, tok.fim, longPre, longSuf, { maxPromptTokens: 203, suffixShare: 0.25 });
   assert.equal(b.ids.length, 203);
-  assert.equal(b.suffixTokens, 50);
-  assert.equal(b.prefixTokens, 150);
-  assert.ok(tok.decode(b.ids.slice(1, 1 + b.prefixTokens)).endsWith('line_199 = 199\n'), 'keeps the end of the prefix');
+  // The prefix gets up to its 150 tokens, cut at a line start (PREFIX_LINE_STEP lines at a time);
+  // what it leaves goes to the suffix.
+  assert.ok(b.prefixTokens <= 150 && b.prefixTokens > 150 - PREFIX_LINE_STEP * 8, `prefix ${b.prefixTokens} tokens`);
+  assert.equal(b.suffixTokens, 200 - b.prefixTokens);
+  assert.match(tok.decode(b.ids.slice(1, 1 + b.prefixTokens)), /^line_\d+ = \d+\n[^]*line_199 = 199\n$/, 'keeps the end of the prefix, from a line start');
   assert.ok(tok.decode(b.ids.slice(2 + b.prefixTokens, -1)).startsWith('after_0()\n'), 'keeps the start of the suffix');
   const shortSuf = buildFimPrompt(enc, tok.fim, longPre, 'x', { maxPromptTokens: 203, suffixShare: 0.25 });
   assert.equal(shortSuf.suffixTokens, 1);
-  assert.equal(shortSuf.prefixTokens, 199, 'unused suffix budget goes to the prefix');
+  assert.ok(shortSuf.prefixTokens <= 199 && shortSuf.prefixTokens > b.prefixTokens, `unused suffix budget goes to the prefix (${shortSuf.prefixTokens} tokens)`);
   const plain = buildFimPrompt(enc, undefined, 'abc', 'def', { maxPromptTokens: 10, suffixShare: 0.5 });
   assert.deepEqual(plain.ids, enc('abc'));
+});
+
+test('FIM prompt: an over-long prefix keeps the same start while the developer types at its end (KV reuse)', () => {
+  const enc = (s: string) => tok.encode(s);
+  const longPre = Array.from({ length: 400 }, (_, i) => `value_${i} = compute(${i}, scale=${i % 7})\n`).join('') + '    result = ';
+  const budget = { maxPromptTokens: 300, suffixShare: 0.25 };
+  const prompts = Array.from({ length: 12 }, (_, i) => buildFimPrompt(enc, tok.fim, longPre + 'total_sum'.slice(0, i), '\nreturn result\n', budget));
+  const shared = (a: number[], b: number[]) => {
+    let n = 0;
+    while (n < a.length && a[n] === b[n]) n++;
+    return n;
+  };
+  for (let i = 1; i < prompts.length; i++) {
+    const p = prompts[i - 1], q = prompts[i];
+    assert.ok(shared(p.ids, q.ids) >= p.prefixTokens - 2, `keystroke ${i}: ${shared(p.ids, q.ids)} of ${p.prefixTokens} prefix tokens shared`);
+  }
+  // Cutting tokens from the front instead would share almost nothing: the anchored cut is what helps.
+  const tail = (s: string) => enc(s).slice(-200);
+  assert.ok(shared(tail(longPre), tail(longPre + 'total(x)')) < 10);
 });
 
 test('sampling: greedy is the argmax; seeded sampling repeats; top-p cuts the tail; log-probs are log-softmax', () => {
