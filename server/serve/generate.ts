@@ -33,6 +33,10 @@ export async function generate<Cache extends { ids: number[] }>(
 ): Promise<{ result: serve.CompleteResult; cache: Cache | undefined; reusedTokens: number }> {
   const now = opts.now ?? (() => performance.now());
   const t0 = now();
+  // A request cancelled while it waited in the worker's queue costs no tokenisation.
+  if (opts.isCancelled?.()) {
+    return { result: { kind: 'cancelled', text: '', tokenIds: [], logprobs: [], promptTokenIds: [], adapterVersion: model.adapterVersion, model: opts.modelName ?? '', elapsedMs: 0, reason: 'cancelled before it started' }, cache: opts.reuse, reusedTokens: 0 };
+  }
   const mode = params.mode ?? DEFAULTS.mode;
   const maxTokens = Math.max(0, params.maxTokens ?? DEFAULTS.maxTokens);
   const deadline = t0 + (params.timeoutMs ?? DEFAULTS.timeoutMs);

@@ -8,16 +8,8 @@ export interface SamplingParams {
   topP: number;
 }
 
-/** mulberry32: small, fast, seeded; quality is plenty for picking tokens. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's one seeded PRNG (mulberry32); sampling needs nothing better for picking tokens. */
+export { seededRandom } from '../train/random';
 
 /** log Σ exp(logits), stable. */
 export function logSumExp(logits: ArrayLike<number>): number {

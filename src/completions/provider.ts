@@ -92,7 +92,9 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
     const lineText = doc.lineAt(position.line).text;
     const linePrefix = lineText.slice(0, position.character);
     const mode: 'line' | 'block' = lineText.slice(position.character).trim() === '' && linePrefix.trim() === '' ? 'block' : 'line';
-    const key = `${uri}|${mode}|${prefix.slice(-1500)}|${suffix.slice(0, 300)}`;
+    // The whole prompt text: a cached result must come from exactly this prefix and suffix, or its
+    // promptTokenIds would not match the episode's excerpts.
+    const key = `${uri}|${mode}|${prefix}|${suffix}`;
 
     let result = this.cache.get(key);
     if (result) this.stats.cacheHits++;

@@ -41,6 +41,8 @@ export class SignalsTracker implements vscode.Disposable {
   private readonly followed = new Map<string, FollowedSpan>();
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private selectionTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
   private readonly decisionEmitter = new vscode.EventEmitter<Decision>();
   /** Fires for every decision sent to the store (tests, status). */
   readonly onDecision = this.decisionEmitter.event;
@@ -111,9 +113,12 @@ export class SignalsTracker implements vscode.Disposable {
   }
 
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
-    // Typing moves the cursor too; wait until the edit itself has been seen before judging.
+    // Typing moves the cursor too; wait until the edit itself has been seen before judging. One
+    // timer, re-armed: only the latest cursor position matters.
     const doc = e.textEditor.document;
-    setTimeout(() => {
+    if (this.selectionTimer) clearTimeout(this.selectionTimer);
+    this.selectionTimer = setTimeout(() => {
+      this.selectionTimer = undefined;
       const editor = vscode.window.visibleTextEditors.find((x) => x.document === doc);
       if (!editor || doc.isClosed) return;
       this.dispatch(this.lifecycle.cursorMoved(doc.uri.toString(), doc.offsetAt(editor.selection.active), Date.now()));
@@ -121,6 +126,7 @@ export class SignalsTracker implements vscode.Disposable {
   }
 
   private dispatch(decisions: Decision[]): void {
+    if (this.disposed) return; // a timer that fired after dispose() records nothing
     for (const d of decisions) {
       const ev = d.event;
       if (ev.type === 'accepted') {
@@ -158,7 +164,12 @@ export class SignalsTracker implements vscode.Disposable {
     if (due === undefined) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const textOf = (uri: string) => vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri)?.getText();
+      // Several checkpoints of one tick often read the same document: fetch each text once.
+      const texts = new Map<string, string | undefined>();
+      const textOf = (uri: string) => {
+        if (!texts.has(uri)) texts.set(uri, vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri)?.getText());
+        return texts.get(uri);
+      };
       this.dispatch(this.lifecycle.tick(Date.now(), textOf));
     }, Math.max(0, due - Date.now()) + 5);
   }
@@ -170,7 +181,9 @@ export class SignalsTracker implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.selectionTimer) clearTimeout(this.selectionTimer);
     for (const d of this.disposables) d.dispose();
   }
 }
