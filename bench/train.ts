@@ -19,6 +19,7 @@ import { initAdapter } from '../server/train/adapter';
 import { AdamW } from '../server/train/optimizer';
 import { seededRandom } from '../server/train/random';
 import { makeModel, PRESETS } from '../scripts/make-model';
+import { matmulGflops } from './roofline';
 
 const SPEC: LoraSpec = { rank: 16, alpha: 32, targets: [...LORA_TARGETS] };
 /** Scored (response) tokens per episode; the rest of the sequence is context. */
@@ -50,27 +51,6 @@ function stepFlops(cfg: ModelConfig, T: number, N: number): number {
   // layer 0's q/k/v read the frozen embedding: no dX is built for them (autodiff skips it)
   const skipped = 2 * T * C * (H * D + 2 * KV * D) + 3 * 2 * T * SPEC.rank * C;
   return cfg.numLayers * (2 * base + 3 * lora + 3 * attn) + 2 * head - skipped;
-}
-
-async function matmulGflops(threads: number): Promise<number> {
-  // The largest projection shape of the 0.5B model at 512 tokens: [512, 896] @ [896, 4864]
-  const M = 512, K = 896, N = 4864;
-  const g = new Graph('mm');
-  const a = g.input('a', 'float32', [M, K]);
-  const b = g.input('b', 'float32', [K, N]);
-  g.output(g.matmul(a, b), 'y');
-  const s = await ort.InferenceSession.create(g.encode(), { intraOpNumThreads: threads });
-  const r = seededRandom(1);
-  const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: M * K }, r), [M, K]), b: new ort.Tensor('float32', Float32Array.from({ length: K * N }, r), [K, N]) };
-  for (let i = 0; i < 3; i++) await s.run(feeds);
-  let best = Infinity;
-  for (let rep = 0; rep < 5; rep++) {
-    const t0 = performance.now();
-    for (let i = 0; i < 5; i++) await s.run(feeds);
-    best = Math.min(best, (performance.now() - t0) / 5);
-  }
-  await s.release();
-  return (2 * M * K * N) / (best / 1e3) / 1e9;
 }
 
 /** AdamW on n floats: the TS loop (with the grad-norm pass) vs the bare update as an ONNX graph (p, m, v, g in → out). */

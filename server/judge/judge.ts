@@ -112,7 +112,8 @@ function lastOf<T extends EpisodeEvent['type']>(events: EpisodeEvent[], type: T)
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-function quote(code: string): string {
+/** Code quoted the way hints carry it: one line, backticks, at most 160 characters. */
+export function quote(code: string): string {
   const s = code.length > 160 ? code.slice(0, 159) + '…' : code;
   return '`' + s.replace(/`/g, "'").replace(/\r?\n/g, '⏎') + '`';
 }

@@ -103,7 +103,7 @@ export class LearnEngine {
   /** Put `version`'s values into the trainer (fresh optimizer moments: they belonged to another policy). */
   private setPolicy(version: number): void {
     if (version === this.policy) return;
-    const a = this.load(version) ?? initAdapter(this.folder.cfg, this.trainer.opts.spec, this.folder.name, 0);
+    const a = this.load(version) ?? initAdapter(this.folder.cfg, this.trainer.opts.spec!, this.folder.name, 0);
     for (const [name, p] of this.trainer.params) p.set(a.tensors.get(name)!);
     const zeros = () => new Map([...this.trainer.params].map(([k, p]) => [k, new Float32Array(p.length)]));
     this.trainer.optimizer.load({ step: 0, m: zeros(), v: zeros() });

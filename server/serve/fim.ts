@@ -14,6 +14,11 @@ export interface PromptBudget {
 
 export const DEFAULT_BUDGET: PromptBudget = { maxPromptTokens: 1024, suffixShare: 0.25 };
 
+/** The default budget, shrunk so prompt + suggestion stay within the positions the model was trained on. */
+export function promptBudget(maxPositions: number, maxTokens: number): PromptBudget {
+  return { ...DEFAULT_BUDGET, maxPromptTokens: Math.max(16, Math.min(DEFAULT_BUDGET.maxPromptTokens, maxPositions - maxTokens)) };
+}
+
 export interface FimPrompt {
   ids: number[];
   /** Tokens of prefix and suffix actually kept. */

@@ -9,9 +9,14 @@
 //   L = Σ_t mask_t·ℓ_t / N,  N = masked tokens of the whole batch (input `loss_norm`)
 // Dividing by the batch's token count (not each episode's) makes the sum of per-episode
 // gradients the gradient of the batch token mean, whatever the episode lengths.
+//
+// kind 'nll' is the weighted likelihood instead: ℓ_t = −w_t·log π(y_t), with the per-token
+// weights fed as `advantages` (1 for pretraining; the developer's own text as a target).
 import type { Graph, Value } from '../graph/builder';
 
 export interface ObjectiveConfig {
+  /** 'ppo' (default): the clipped surrogate above; 'nll': weighted negative log-likelihood. */
+  kind?: 'ppo' | 'nll';
   /** Lower clip ε (ratio floor 1 − ε). */
   clipLow: number;
   /** Upper clip ε_high (ratio ceiling 1 + ε_high). */
@@ -27,8 +32,8 @@ export interface ObjectiveValues {
   loss: Value;
   /** Scalar: masked tokens whose ratio was clipped (counted, divided by loss_norm). */
   clipFraction: Value;
-  /** Inputs this function declared, [B, T] unless noted. */
-  behaviourLogprobs: Value;
+  /** Inputs this function declared, [B, T] unless noted ('nll' declares no behaviour input). */
+  behaviourLogprobs?: Value;
   advantages: Value;
   refLogprobs?: Value;
   /** Scalar input: masked tokens in the whole batch. */
@@ -51,6 +56,7 @@ export function buildObjective(g: Graph, logp: Value, mask: Value, cfg: Objectiv
   if (!(cfg.clipLow > 0 && cfg.clipLow < 1 && cfg.clipHigh > 0)) throw new Error(`objective: need 0 < clipLow < 1 and clipHigh > 0, got ${cfg.clipLow}, ${cfg.clipHigh}`);
   const dt = logp.dtype;
   const shape = logp.shape ?? ['B', 'T'];
+  if (cfg.kind === 'nll') return buildLikelihood(g, logp, mask);
   return g.scope('objective', () => {
     const behaviourLogprobs = g.input(OBJECTIVE_INPUTS.behaviourLogprobs, dt, shape);
     const advantages = g.input(OBJECTIVE_INPUTS.advantages, dt, shape);
@@ -72,5 +78,19 @@ export function buildObjective(g: Graph, logp: Value, mask: Value, cfg: Objectiv
     const active = g.cast(g.op('Less', [g.mul(clipped, advantages), g.mul(ratio, advantages)])[0], dt);
     const clipFraction = g.div(g.reduceSum(g.mul(active, mask), all, false), lossNorm);
     return { loss, clipFraction, behaviourLogprobs, advantages, refLogprobs, lossNorm };
+  });
+}
+
+/** ℓ = −Σ mask·w·log π / N: the weights come in as `advantages`; clip_fraction is 0. */
+function buildLikelihood(g: Graph, logp: Value, mask: Value): ObjectiveValues {
+  const dt = logp.dtype;
+  const shape = logp.shape ?? ['B', 'T'];
+  return g.scope('objective', () => {
+    const advantages = g.input(OBJECTIVE_INPUTS.advantages, dt, shape);
+    const lossNorm = g.input(OBJECTIVE_INPUTS.lossNorm, dt, []);
+    const all = Array.from({ length: shape.length }, (_, i) => i);
+    const loss = g.div(g.neg(g.reduceSum(g.mul(g.mul(logp, advantages), mask), all, false)), lossNorm);
+    const clipFraction = g.mul(lossNorm, g.scalar(0, dt));
+    return { loss, clipFraction, advantages, lossNorm };
   });
 }

@@ -30,6 +30,8 @@ export interface AdamWConfig {
   /** Clip the global L2 norm of the gradient to this (torch.nn.utils.clip_grad_norm_); 0 = off. */
   maxGradNorm: number;
   schedule: LrSchedule;
+  /** Parameters exempt from weight decay (norm gains and biases in full-parameter training). */
+  noDecay?: (name: string) => boolean;
 }
 
 export const DEFAULT_ADAMW: AdamWConfig = {
@@ -111,10 +113,11 @@ export class AdamW {
     const [b1, b2] = this.cfg.betas;
     const stepSize = lr / (1 - b1 ** t);
     const bc2 = Math.sqrt(1 - b2 ** t);
-    const decay = 1 - lr * this.cfg.weightDecay;
+    const decayAll = 1 - lr * this.cfg.weightDecay;
     const eps = this.cfg.eps;
     for (const [k, p] of this.params) {
       const g = grads.get(k)!, m = this.m.get(k)!, v = this.v.get(k)!;
+      const decay = this.cfg.noDecay?.(k) ? 1 : decayAll;
       for (let i = 0; i < p.length; i++) {
         const gi = g[i] * clip;
         m[i] = b1 * m[i] + (1 - b1) * gi;

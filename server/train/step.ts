@@ -161,9 +161,10 @@ function checkEpisode(e: TrainEpisode, i: number, cfg: ModelConfig): void {
 
 export interface TrainerOptions {
   dtype?: TrainDType;
-  spec: LoraSpec;
-  /** Starting adapter (PEFT init or a loaded version). */
-  adapter: Adapter;
+  /** LoRA geometry; omit (with trainBase) for full-parameter training such as pretraining. */
+  spec?: LoraSpec;
+  /** Starting adapter (PEFT init or a loaded version); required with `spec`. */
+  adapter?: Adapter;
   objective?: ObjectiveConfig;
   optimizer?: Partial<AdamWConfig>;
   /** Write every applied step as a new version here (optional). */
@@ -200,7 +201,7 @@ export class Trainer {
   ) {
     for (const p of graph.params) {
       const Arr = p.dtype === 'float64' ? Float64Array : Float32Array;
-      const lora = opts.adapter.tensors.get(p.name);
+      const lora = opts.adapter?.tensors.get(p.name);
       const values = lora ?? readTensorF64(weights.tensors.get(p.name)!);
       this.params.set(p.name, Arr.from(values));
     }
@@ -209,6 +210,7 @@ export class Trainer {
 
   static async create(cfg: ModelConfig, weights: WeightSet, opts: TrainerOptions): Promise<Trainer> {
     const dtype = opts.dtype ?? 'float32';
+    if (opts.spec && !opts.adapter) throw new Error('Trainer: a LoRA spec needs a starting adapter');
     const tg = buildTrainGraph(cfg, weights, { dtype, lora: opts.spec, trainBase: opts.trainBase, objective: opts.objective });
     const bytes = tg.graph.encode();
     const model = weights.mode === 'external' ? writeModelFile(weights.modelFileDir!, 'train', bytes) : bytes;
@@ -223,6 +225,7 @@ export class Trainer {
 
   /** The current LoRA values as an Adapter (float32, PEFT names). */
   adapter(): Adapter {
+    if (!this.opts.spec || !this.opts.adapter) throw new Error('Trainer.adapter(): this trainer has no LoRA adapter (full-parameter mode)');
     const tensors = new Map<string, Float32Array>();
     for (const t of loraTensors(this.cfg, this.opts.spec)) tensors.set(t.name, Float32Array.from(this.params.get(t.name)!));
     return { spec: this.opts.spec, tensors, baseModel: this.opts.adapter.baseModel };
@@ -255,7 +258,8 @@ export class Trainer {
     const i64 = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), [xs.length]);
     const F = this.dtype === 'float64' ? Float64Array : Float32Array;
     const f = (xs: ArrayLike<number>, dims: number[]) => new ort.Tensor(this.dtype, F.from(xs), dims);
-    const feeds: Record<string, ort.Tensor> = {
+    const feeds: Record<string, ort.Tensor> = {};
+    const all: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [B, T]),
       position_ids: new ort.Tensor('int64', pos, [B, T]),
       [TRAIN_IO.responsePositions]: i64(rowsAt),
@@ -267,9 +271,11 @@ export class Trainer {
     };
     if ((this.opts.objective?.klBeta ?? 0) > 0) {
       if (group.some((e) => !e.refLogprobs)) throw new Error('objective has klBeta > 0 but an episode has no refLogprobs');
-      feeds[OBJECTIVE_INPUTS.refLogprobs] = f(ref, [N]);
+      all[OBJECTIVE_INPUTS.refLogprobs] = f(ref, [N]);
     }
-    for (const p of this.graph.params) feeds[p.name] = new ort.Tensor(p.dtype, this.params.get(p.name)!, p.shape);
+    for (const p of this.graph.params) all[p.name] = new ort.Tensor(p.dtype, this.params.get(p.name)!, p.shape);
+    // Feed only what the graph declares (the likelihood objective has no behaviour input).
+    for (const name of this.session.inputNames) if (all[name]) feeds[name] = all[name];
     return feeds;
   }
 
