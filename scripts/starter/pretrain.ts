@@ -37,6 +37,8 @@ interface RunState {
 }
 
 const CHECKPOINT_EVERY_MS = 4 * 60_000;
+/** Last step at which a time budget may still move the cosine horizon. */
+const FIX_HORIZON_AT = 300;
 
 function args(argv: string[]) {
   const get = (k: string) => {
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
   let lastCkpt = performance.now();
   let windowStart = performance.now(), windowTokens = 0;
   const runStart = performance.now() - state.elapsedMs;
+  const paceMs: number[] = [];
 
   const heldoutLoss = async () => (await tr.evaluate(episodes(evalRows))).loss;
   if (state.step === 0) console.log(`[pretrain] held-out loss at init ${(await heldoutLoss()).toFixed(3)} (ln V = ${Math.log(cfg.vocabSize).toFixed(3)})`);
@@ -193,8 +196,13 @@ async function main(): Promise<void> {
     state.lossEma = state.lossEma === undefined ? res.loss : 0.95 * state.lossEma + 0.05 * res.loss;
     state.elapsedMs = performance.now() - runStart;
     windowTokens += res.tokens;
-    // A time budget fixes the step count once the first steps have shown the pace.
-    if (!state.totalSteps && state.step === 5) applyTotal(Math.max(state.step + 1, Math.floor((a.minutes * 60_000 - state.elapsedMs) / stepMs) + state.step));
+    // A time budget sets the step count from the pace so far, re-estimated early on (the cosine
+    // horizon may move while the learning rate is still near its peak) and then fixed.
+    paceMs.push(stepMs);
+    if (a.steps === undefined && a.minutes > 0 && (state.step === 5 || (state.step % 50 === 0 && state.step <= FIX_HORIZON_AT))) {
+      const recent = paceMs.slice(-50).sort((x, y) => x - y)[Math.floor(Math.min(50, paceMs.length) / 2)];
+      applyTotal(Math.max(state.step + 1, state.step + Math.floor((a.minutes * 60_000 - state.elapsedMs) / recent)));
+    }
 
     const last = state.step === state.totalSteps;
     if (state.step % 10 === 0 || last || a.smoke) {

@@ -2,6 +2,7 @@
 // go, and asks before anything is fetched; the download shows progress, can be cancelled (partial
 // files stay for resuming) and fails with the server's plain message when offline. "Use a local
 // model folder" picks a folder instead. Both end by setting hindsight.model.path.
+import { effectiveModelPath } from './defaultModel';
 import * as vscode from 'vscode';
 import { download } from '../../protocol';
 import type { TrainerClient } from '../trainer/client';
@@ -95,7 +96,7 @@ export class ModelSetup implements vscode.Disposable {
 
   /** Once per window: with no model configured there are no suggestions, so say how to get one. */
   nudgeIfNoModel(): void {
-    if (this.nudged || this.config().get<string>('model.path')) return;
+    if (this.nudged || effectiveModelPath(this.config().get<string>('model.path'), this.context.extensionPath)) return;
     this.nudged = true;
     const download = 'Download Qwen2.5-Coder-0.5B…';
     const folder = 'Use a local folder…';
