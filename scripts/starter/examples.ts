@@ -6,7 +6,7 @@
 // learns here is what serving and the OPD teacher ask of it.
 import { prefixWithHint } from '../../server/judge/hintPlacement';
 import { quote } from '../../server/judge/judge';
-import { MIX } from './recipe';
+import { MIX, type ExampleMix } from './recipe';
 
 export interface Doc {
   text: string;
@@ -43,11 +43,11 @@ const WINDOW_CHARS = 1600;
  * from a cursor inside it (what inline completion mostly does), a quarter it runs on over 1–4
  * more lines, a quarter it is a random character span.
  */
-export function chooseSplit(text: string, r: Rand): FimSplit | undefined {
+export function chooseSplit(text: string, r: Rand, belowFirstLine = false): FimSplit | undefined {
   if (text.length < 20) return undefined;
   const start = text.length > WINDOW_CHARS ? lineStartAtOrBefore(text, Math.floor(r() * (text.length - WINDOW_CHARS))) : 0;
   const w = text.slice(start, start + WINDOW_CHARS);
-  const lines = lineStarts(w);
+  const lines = belowFirstLine ? lineStarts(w).slice(1) : lineStarts(w);
   const pick = r();
   let a: number, b: number;
   if (pick < 0.75) {
@@ -61,7 +61,9 @@ export function chooseSplit(text: string, r: Rand): FimSplit | undefined {
     b = e;
     if (pick >= 0.5) for (let k = 1 + Math.floor(r() * 4); k > 0 && b < w.length; k--) b = lineEnd(w, b + 1);
   } else {
-    a = Math.floor(r() * w.length);
+    const from = belowFirstLine ? (lines[0] ?? w.length) : 0;
+    if (from >= w.length) return undefined;
+    a = from + Math.floor(r() * (w.length - from));
     b = Math.min(w.length, a + 1 + Math.floor(r() * 200));
   }
   if (b <= a) return undefined;
@@ -98,11 +100,11 @@ export function fimIds(split: FimSplit, kind: FimKind, lang: string, encode: Enc
 }
 
 /** Which FIM kind (or none) a row starts with. */
-export function rowKind(r: Rand): FimKind | undefined {
+export function rowKind(r: Rand, mix: ExampleMix = MIX): FimKind | undefined {
   const x = r();
-  if (x < MIX.fimPsm) return 'psm';
-  if (x < MIX.fimPsm + MIX.fimSpm) return 'spm';
-  if (x < MIX.fimPsm + MIX.fimSpm + MIX.fimHint) return 'hint';
+  if (x < mix.fimPsm) return 'psm';
+  if (x < mix.fimPsm + mix.fimSpm) return 'spm';
+  if (x < mix.fimPsm + mix.fimSpm + mix.fimHint) return 'hint';
   return undefined;
 }
 
@@ -132,14 +134,15 @@ export class RowBuilder {
   }
 
   /** Row `k` (CONTEXT + 1 tokens) and the kind of its FIM example. */
-  row(k: number, rand: (seed: number) => Rand): { ids: number[]; kind: FimKind | 'clm' } {
+  row(k: number, rand: (seed: number) => Rand, mix: ExampleMix = MIX): { ids: number[]; kind: FimKind | 'clm' } {
     const r = rand((this.seed * 1_000_003 + k) >>> 0);
     const out: number[] = [];
-    const kind = rowKind(r);
+    const kind = rowKind(r, mix);
     if (kind) {
-      for (let attempt = 0; attempt < 4 && !out.length; attempt++) {
+      for (let attempt = 0; attempt < 8 && !out.length; attempt++) {
         const d = this.docs[Math.floor(r() * this.docs.length)];
-        const split = chooseSplit(d.text, r);
+        if (d.text.length < mix.minDocChars) continue;
+        const split = chooseSplit(d.text, r, mix.minDocChars > 0);
         if (!split) continue;
         const placebo = kind === 'hint' && r() < 0.15 ? placeboFor(d.text, split.middle, r) : undefined;
         const ex = fimIds(split, kind, d.lang, this.encode, this.ids, Math.floor(this.rowTokens * 0.9), r, placebo);

@@ -8,6 +8,7 @@
 // Usage: npm run starter:pretrain -- [--minutes 100 | --steps N] [--run .cache/starter/run]
 //          [--corpus .cache/starter/corpus] [--tokenizer models/hindsight-starter]
 //          [--out models/hindsight-starter] [--threads 2] [--fresh] [--smoke]
+//        npm run starter:pretrain -- --export-only --out DIR   (the latest checkpoint as a model folder)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ import type { ModelConfig } from '../../server/model/config';
 import { Trainer, type TrainEpisode } from '../../server/train/step';
 import { seededRandom } from '../../server/train/random';
 import { matmulGflops } from '../../bench/roofline';
-import { CONTEXT, DEFAULT_RECIPE, flopsPerToken, paramCount, starterConfig, type TrainRecipe } from './recipe';
+import { ANNEAL, CONTEXT, DEFAULT_RECIPE, MIX, flopsPerToken, paramCount, starterConfig, type TrainRecipe } from './recipe';
 import { initialWeights, writeModelFolder } from './init';
 import { permutation, RowBuilder, type Doc, type SpecialIds, type StreamCursor } from './examples';
 import { readCorpus } from './corpusFile';
@@ -49,6 +50,8 @@ function args(argv: string[]) {
   return {
     smoke,
     fresh: argv.includes('--fresh'),
+    /** Write the latest checkpoint as a model folder to --out and stop (for work against a run in progress). */
+    exportOnly: argv.includes('--export-only'),
     minutes: Number(get('minutes') ?? (smoke ? 0 : 100)),
     steps: get('steps') ? Number(get('steps')) : smoke ? 3 : undefined,
     run: get('run') ?? (smoke ? path.join(os.tmpdir(), `starter-smoke-${process.pid}`) : '.cache/starter/run'),
@@ -159,6 +162,11 @@ async function main(): Promise<void> {
     console.log(`[pretrain] resumed at step ${state.step}/${state.totalSteps} (${(state.tokens / 1e6).toFixed(2)} M tokens, ${fmtTime(state.elapsedMs)} trained)`);
   }
 
+  if (a.exportOnly) {
+    if (!a.out || !state.step) throw new Error('--export-only needs --out DIR and a checkpoint in the run folder');
+    exportModel(a.out, a.tokenizer, cfg, tr, state);
+    return;
+  }
   const order = permutation(train.length, seededRandom(recipe.seed));
   const rows = new RowBuilder(train, order, encode, ids, context + 1, recipe.seed, state.cursor);
   // Fixed held-out rows (plain causal LM over held-out packages) for the loss the log reports.
@@ -186,7 +194,9 @@ async function main(): Promise<void> {
   while (!state.totalSteps || state.step < state.totalSteps) {
     const s0 = performance.now();
     const batch: number[][] = [];
-    for (let k = 0; k < recipe.rowsPerStep; k++) batch.push(rows.row(state.step * recipe.rowsPerStep + k, seededRandom).ids);
+    const mix = state.totalSteps && state.step >= Math.floor(ANNEAL.fromFraction * state.totalSteps) ? ANNEAL.mix : MIX;
+    if (mix === ANNEAL.mix && state.step === Math.floor(ANNEAL.fromFraction * state.totalSteps)) console.log(`[pretrain] step ${state.step}: annealing on FIM-heavy rows from here`);
+    for (let k = 0; k < recipe.rowsPerStep; k++) batch.push(rows.row(state.step * recipe.rowsPerStep + k, seededRandom, mix).ids);
     const res = await tr.step(episodes(batch));
     const stepMs = performance.now() - s0;
     if (!res.report.applied) console.warn(`[pretrain] step ${state.step + 1} skipped: ${res.report.reason}`);

@@ -60,3 +60,16 @@ test('rows are exactly full, and rebuilding row k from the saved cursor gives th
   const c = new RowBuilder(docs, order, encode, ids, 129, 8);
   assert.notDeepEqual(Array.from({ length: 5 }, (_, k) => c.row(k, seededRandom).ids), first);
 });
+
+test('the annealing mix takes FIM examples only from real files, with the cursor below the first line', () => {
+  const docs: Doc[] = [{ text: "'use strict';\nmodule.exports = require('./x');\n", lang: 'javascript' }, { text: doc.repeat(8), lang: 'python' }];
+  const b = new RowBuilder(docs, [0, 1], encode, ids, 600, 3);
+  const mix = { fimPsm: 1, fimSpm: 0, fimHint: 0, minDocChars: 200 };
+  for (let k = 0; k < 30; k++) {
+    const text = decode(b.row(k, seededRandom, mix).ids);
+    const pre = /^<1001>([\s\S]*?)<1002>/.exec(text);
+    assert.ok(pre, 'every row starts with a FIM example');
+    assert.ok(!pre[1].startsWith("'use strict'"), 'never from the one-line shim');
+    assert.ok(pre[1].includes('\n'), `the cursor is below the window's first line: ${JSON.stringify(pre[1])}`);
+  }
+});

@@ -42,16 +42,37 @@ test('the starter tokenizer round-trips code in every language it was trained on
   for (const s of samples) assert.equal(s ? tok.decode(tok.encode(s)) : '', s);
 });
 
+/** A fixture corpus folder (train.jsonl, heldout.jsonl) of small Python and TypeScript files. */
+function fixtureCorpus(dir: string): string {
+  const corpus = path.join(dir, 'corpus');
+  fs.mkdirSync(corpus);
+  const doc = (i: number, lang: string, text: string) => JSON.stringify({ source: `fixture@${i}`, lang, path: `f${i}`, text });
+  const py = (i: number) => `def f${i}(x):\n    if x > ${i}:\n        return x * ${i}\n    return None\n`;
+  const ts = (i: number) => `export function g${i}(a: number): number {\n  const total = a + ${i};\n  return total;\n}\n`;
+  fs.writeFileSync(path.join(corpus, 'train.jsonl'), Array.from({ length: 40 }, (_, i) => (i % 2 ? doc(i, 'python', py(i)) : doc(i, 'typescript', ts(i)))).join('\n') + '\n');
+  const held = [doc(98, 'typescript', Array.from({ length: 12 }, (_, i) => ts(100 + i)).join('\n')), doc(99, 'python', Array.from({ length: 12 }, (_, i) => py(100 + i)).join('\n'))];
+  fs.writeFileSync(path.join(corpus, 'heldout.jsonl'), held.join('\n') + '\n');
+  return corpus;
+}
+
+test('bench:starter --quick evaluates the shipped model on a fixture corpus and ends with its JSON line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'starter-bench-'));
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/starter.ts', '--quick', '--model', STARTER, '--corpus', fixtureCorpus(dir)], { cwd: root, encoding: 'utf8' });
+    const last = JSON.parse(out.trim().split('\n').pop()!);
+    assert.equal(last.bench, 'starter');
+    for (const k of ['params', 'heldout_bpb', 'line_exact_match', 'line_chrf', 'random_line_exact_match', 'baseline_line_exact_match', 'hint_copy_rate'])
+      assert.ok(typeof last[k] === 'number' && Number.isFinite(last[k]), `${k} = ${last[k]}`);
+    assert.ok(last.heldout_bpb > 0 && last.heldout_bpb < 8, `bpb ${last.heldout_bpb}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('pretraining runs end to end on a fixture corpus and writes a folder that opens (--smoke)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'starter-smoke-'));
   try {
-    const corpus = path.join(dir, 'corpus');
-    fs.mkdirSync(corpus);
-    const doc = (i: number, lang: string, text: string) => JSON.stringify({ source: `fixture@${i}`, lang, path: `f${i}`, text });
-    const py = (i: number) => `def f${i}(x):\n    if x > ${i}:\n        return x * ${i}\n    return None\n`;
-    const ts = (i: number) => `export function g${i}(a: number): number {\n  return a + ${i};\n}\n`;
-    fs.writeFileSync(path.join(corpus, 'train.jsonl'), Array.from({ length: 40 }, (_, i) => (i % 2 ? doc(i, 'python', py(i)) : doc(i, 'typescript', ts(i)))).join('\n') + '\n');
-    fs.writeFileSync(path.join(corpus, 'heldout.jsonl'), doc(99, 'python', py(99).repeat(20)) + '\n');
+    const corpus = fixtureCorpus(dir);
     const out = path.join(dir, 'out');
     const log = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/starter/pretrain.ts', '--smoke', '--corpus', corpus, '--run', path.join(dir, 'run'), '--out', out, '--threads', '1'], { cwd: root, encoding: 'utf8' });
     assert.match(log, /step 3\/3 · loss \d+\.\d+/);
