@@ -3,6 +3,7 @@
 // renamed method or a changed payload is a compile error, not a silent drop.
 export * from './errors';
 export * as lifecycle from './lifecycle';
+export * as model from './model';
 export * as serve from './serve';
 export * as download from './download';
 export * as episodes from './episodes';

@@ -19,8 +19,12 @@ export interface Settings {
   learningRate?: number;
   /** Episodes generated more than this many adapter versions ago are skipped. */
   maxStaleness?: number;
-  /** Promotion gate: largest mean |Δ log-prob| per token against the base model on held-out episodes. */
+  /** Promotion gate (OpenClaw-RL rules): largest mean |Δ log-prob| per token against the base model on held-out episodes. */
   maxDrift?: number;
+  /** Automatic schedules: a round estimated (from the last one on this machine) to take longer than this many minutes is not started; 0 = no limit. */
+  maxRoundMinutes?: number;
+  /** Promotion gate: largest relative increase of held-out code bits per byte over the base model (0.02 = 2 %). */
+  maxBpbRegression?: number;
 }
 
 export type LoopState = 'off' | 'starting' | 'idle' | 'training' | 'evaluating' | 'error';
@@ -42,7 +46,8 @@ export interface VersionInfo {
 
 export interface RoundReport {
   at: number;
-  outcome: 'promoted' | 'rejected' | 'failed';
+  /** 'cancelled': stopped from the editor; nothing changed (the previous adapter, if any, keeps serving). */
+  outcome: 'promoted' | 'rejected' | 'failed' | 'cancelled';
   /** The new version when promoted. */
   version?: number;
   /** Why it was rejected or failed. */
@@ -57,6 +62,24 @@ export interface RoundReport {
   drift?: number;
   /** Mean per-token log-prob change of the batch's preferred responses (candidate − previous). */
   preferredDelta?: number;
+  /** Gate on the goal: held-out episodes showing the developer's own text, and those where it replaced a suggestion (pairs). */
+  heldOutEpisodes?: number;
+  heldOutPairs?: number;
+  /** How many pairs rank the developer's text above the suggestion: serving adapter, candidate. */
+  winsBefore?: number;
+  winsAfter?: number;
+  /** Mean margin Σ log π(developer's text) − Σ log π(suggestion) over the pairs (nats): serving adapter, candidate. */
+  marginBefore?: number;
+  marginAfter?: number;
+  /** Mean log π per token of the developer's held-out texts (nats): serving adapter, candidate. */
+  targetBefore?: number;
+  targetAfter?: number;
+  /** Earlier rounds' pairs replayed in this round (not held out, but not to be unlearned): count, mean margin before and after. */
+  earlierPairs?: number;
+  earlierMarginBefore?: number;
+  earlierMarginAfter?: number;
+  /** Held-out code bits per byte under the candidate relative to the base model (0.01 = 1 % worse). */
+  bpbRegression?: number;
   ms: number;
 }
 
@@ -74,6 +97,12 @@ export interface StatusResult {
   step?: number;
   steps?: number;
   loss?: number;
+  /** When the round running now started (ms since epoch). */
+  roundStartedAt?: number;
+  /** Estimated time left in the round running now (ms), once there is something to measure. */
+  etaMs?: number;
+  /** A cancel was asked for and the round stops at its next step. */
+  cancelling?: boolean;
   lastRound?: RoundReport;
   lastPromotion?: RoundReport;
   /** Episodes that will never be trained on, by reason ('redacted', 'stale', 'other model', …). */
@@ -106,6 +135,27 @@ export const rollback = new RequestType<RollbackParams, RollbackResult, void>('l
 export const versions = new RequestType0<VersionInfo[], void>('learn/versions');
 
 export const configure = new RequestType<Settings, StatusResult, void>('learn/configure');
+
+export interface CancelResult {
+  /** False when no round was running. */
+  cancelled: boolean;
+}
+/** Stops the running round at its next step; nothing it computed is kept. */
+export const cancel = new RequestType0<CancelResult, void>('learn/cancel');
+
+export interface ForgetResult {
+  /** Adapter versions deleted (their numbers). */
+  versions: number[];
+  /** Whether the loop's memory (learn/state.json) existed and was deleted. */
+  state: boolean;
+  /** Bytes deleted under adapters/ and learn/. */
+  bytes: number;
+}
+/**
+ * Deletes what training derived from this workspace: every adapter version and the loop's memory.
+ * A running round is cancelled first, serving returns to the base model, and the loop starts afresh.
+ */
+export const forget = new RequestType0<ForgetResult, void>('learn/forget');
 
 /** Pushed on every change of the loop's status (state, progress, versions, pending). */
 export const statusChanged = new NotificationType<StatusResult>('learn/statusChanged');

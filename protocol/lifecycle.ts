@@ -1,6 +1,7 @@
 // Lifecycle of the trainer process: initialize, status, configure, shutdown, and the log and
 // status notifications it pushes. Part of the one protocol both sides import (protocol/index.ts).
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { ModelState } from './model';
 
 // ---- lifecycle ---------------------------------------------------------------------------
 
@@ -15,6 +16,11 @@ export interface InitializeParams {
   clientVersion: string;
   /** How the model is served (hindsight.serving.*); defaults when absent. */
   serving?: ServingSettings;
+  /**
+   * Folder for files generated from a model (.onnx graphs, 4-bit weights), one subfolder per model
+   * content: the extension's global storage. Never the model folder itself. Default: the OS temp folder.
+   */
+  cacheDir?: string;
 }
 
 /** hindsight.serving.*: where and how the model runs. */
@@ -42,6 +48,8 @@ export interface StatusResult {
   modelPath: string;
   /** Adapter version serving now (0 = base model). */
   adapterVersion: number;
+  /** The model: none, loading (with progress), ready (what it is, how it runs) or failed (why). */
+  model: ModelState;
   /** Human-readable reason when state is 'error' or a feature is unavailable. */
   detail?: string;
 }

@@ -1,10 +1,13 @@
 // Serves a working VS Code for trying Hindsight: code-server on 127.0.0.1:$PORT (default 8080),
 // --auth none, its own user data and extensions under .tmp/start/, hindsight.vsix installed, and a
 // copy of demo/ opened. No model setting is written: the extension serves its bundled Hindsight
-// Starter model. Run through `npm start`, which builds and packages first.
+// Starter model. Only its own keys are merged into the user settings.json, and only where the user
+// has not changed them (scripts/lib/userSettings.ts), so a second run keeps the user's settings.
+// Run through `npm start`, which builds and packages first.
 import fs from 'node:fs';
 import path from 'node:path';
-import { codeServerCli, copyDemoWorkspace, initGitRepo, isolatedEnv, repoRoot, startCodeServer } from './lib/codeServer';
+import { baseUserSettings, codeServerCli, copyDemoWorkspace, initGitRepo, isolatedEnv, repoRoot, startCodeServer } from './lib/codeServer';
+import { mergeOwnSettings } from './lib/userSettings';
 
 async function main() {
   const state = path.join(repoRoot, '.tmp', 'start');
@@ -21,12 +24,10 @@ async function main() {
   console.log('[start] installing hindsight.vsix into', path.join(state, 'extensions'));
   await codeServerCli(['--extensions-dir', path.join(state, 'extensions'), '--user-data-dir', path.join(state, 'user-data'), '--install-extension', vsix, '--force'], env);
 
-  const server = await startCodeServer({
-    root: state,
-    port,
-    name: 'code-server',
-    userSettings: { 'git.enabled': true },
-  });
+  const settingsFile = path.join(state, 'user-data', 'User', 'settings.json');
+  const merged = mergeOwnSettings(settingsFile, { ...baseUserSettings, 'git.enabled': true }, path.join(state, 'start-settings.json'));
+  if (merged.kept.length) console.log(`[start] kept your values of ${merged.kept.join(', ')} in ${settingsFile}`);
+  const server = await startCodeServer({ root: state, port, name: 'code-server', keepUserSettings: true });
   const url = `${server.url}/?folder=${encodeURIComponent(workspace)}`;
   console.log('');
   console.log(`Hindsight is ready: open ${url}`);

@@ -3,7 +3,7 @@
 // shutdown). Areas receive it in register<Area>Handlers(connection, ctx); none of them owns it.
 // Leaves out: anything area-specific (models, stores, schedulers live in their own areas).
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
-import { ErrorCodes, lifecycle } from '../protocol';
+import { ErrorCodes, lifecycle, type model } from '../protocol';
 
 export type Listener<T> = (value: T) => void | Promise<void>;
 
@@ -16,6 +16,8 @@ export interface ServerContext {
   readonly modelPath: string;
   /** hindsight.serving.* as last sent by the editor (undefined: defaults). */
   readonly serving: lifecycle.ServingSettings | undefined;
+  /** Folder for files generated from models (the extension's global storage); '' = the OS temp folder. */
+  readonly cacheDir: string;
   readonly initialized: boolean;
   /** Log to the editor's "Hindsight" output channel (never to stdout). */
   log(level: lifecycle.LogLevel, message: string): void;
@@ -23,6 +25,8 @@ export interface ServerContext {
   setState(state: lifecycle.TrainerState, detail?: string): void;
   /** Adapter version now serving (0 = base model); pushes status/changed. */
   setAdapterVersion(version: number): void;
+  /** The model's state (serving reports it as it loads); pushes status/changed. */
+  setModel(state: model.ModelState): void;
   /** Snapshot answered by the status request. */
   status(): lifecycle.StatusResult;
   /** Throws NotInitialized (as a ResponseError) when a request arrives before initialize. */
@@ -48,6 +52,8 @@ export function createServerContext(connection: MessageConnection, startedAt = D
   let recordingEnabled = false;
   let modelPath = '';
   let serving: lifecycle.ServingSettings | undefined;
+  let cacheDir = '';
+  let modelState: model.ModelState = { kind: 'none' };
   let initialized = false;
   let state: lifecycle.TrainerState = 'starting';
   let detail: string | undefined;
@@ -64,6 +70,7 @@ export function createServerContext(connection: MessageConnection, startedAt = D
     recordingEnabled,
     modelPath,
     adapterVersion,
+    model: modelState,
     ...(detail ? { detail } : {}),
   });
   const push = () => void connection.sendNotification(lifecycle.statusChanged, status()).catch(() => undefined);
@@ -86,6 +93,7 @@ export function createServerContext(connection: MessageConnection, startedAt = D
     get recordingEnabled() { return recordingEnabled; },
     get modelPath() { return modelPath; },
     get serving() { return serving; },
+    get cacheDir() { return cacheDir; },
     get initialized() { return initialized; },
     log,
     setState(next, why) {
@@ -97,6 +105,11 @@ export function createServerContext(connection: MessageConnection, startedAt = D
     setAdapterVersion(version) {
       if (version === adapterVersion) return;
       adapterVersion = version;
+      push();
+    },
+    setModel(next) {
+      if (JSON.stringify(next) === JSON.stringify(modelState)) return;
+      modelState = next;
       push();
     },
     status,
@@ -115,6 +128,7 @@ export function createServerContext(connection: MessageConnection, startedAt = D
       recordingEnabled = params.recordingEnabled;
       modelPath = params.modelPath;
       serving = params.serving;
+      cacheDir = params.cacheDir ?? '';
       initialized = true;
       await runAll(initListeners, ctx, 'initialize');
       // An area may already have reported 'error' or 'training' from its listener; keep that.

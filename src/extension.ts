@@ -9,9 +9,12 @@ import { StatusView } from './dashboard/statusView';
 import { WorkspaceOptIn, type ConsentPrompt, type EnableOutcome } from './optin/workspaceOptIn';
 import { present, type HindsightView } from './status/presentation';
 import { HindsightStatusBar } from './status/statusBar';
+import { effectiveModelPath } from './model/defaultModel';
 import { ModelSetup, type DownloadPrompt } from './model/modelSetup';
 import { TrainerClient } from './trainer/client';
 import { registerLearn, type LearnApi } from './learn/register';
+import { forgetWorkspaceData } from './optin/forgetData';
+import { suggestionCounts } from './dashboard/suggestionCounts';
 
 /** What activate() returns: read-only state for other extensions and the extension-host tests. */
 export interface HindsightApi {
@@ -49,9 +52,11 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     initializeParams: () => ({
       storageDir: context.storageUri?.fsPath ?? '',
       recordingEnabled: optIn.enabled,
-      modelPath: setting().get<string>('model.path', ''),
+      modelPath: effectiveModelPath(setting().get<string>('model.path', ''), context.extensionPath),
       clientVersion: String(context.extension.packageJSON.version),
       serving: servingSettings(),
+      // Generated model files (.onnx, 4-bit weights) go here, never into the user's model folder.
+      cacheDir: vscode.Uri.joinPath(context.globalStorageUri, 'model-cache').fsPath,
     }),
   });
   running = trainer;
@@ -65,9 +70,18 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
   const refresh = () => {
     const v = view();
     statusBar.update(v);
-    statusView.update({ ...statusModel(v, context.storageUri?.fsPath ?? ''), ...(trainer.isReady && signals.lastCounts() ? { episodes: signals.lastCounts() } : {}), ...(trainer.isReady && learning.status() ? { learning: learning.status() } : {}) });
+    statusView.update({
+      ...statusModel(v, context.storageUri?.fsPath ?? ''),
+      ...(trainer.isReady && signals.lastCounts() ? { episodes: signals.lastCounts() } : {}),
+      ...(trainer.isReady && learning.status() ? { learning: learning.status() } : {}),
+      ...suggestionCounts(signals.provider.stats),
+    });
     changed.fire();
   };
+  // Suggestion counts change per keystroke: the view is refreshed at most every 500 ms for them.
+  let statsTimer: NodeJS.Timeout | undefined;
+  const refreshSoon = () => (statsTimer ??= setTimeout(() => ((statsTimer = undefined), refresh()), 500));
+  context.subscriptions.push({ dispose: () => clearTimeout(statsTimer) });
 
   // The trainer runs only while the workspace is enabled (opted in and trusted).
   const sync = async () => {
@@ -79,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     trainer.onDidChangeState(refresh),
     signals.onDidChangeCounts(refresh),
     learning.onDidChange(refresh),
+    signals.provider.onDidChangeStats(refreshSoon),
     trainer.onDidStart(() => void signals.counts().catch(() => undefined)),
     trainer.onDidStart(() => modelSetup.nudgeIfNoModel()),
     optIn.onDidChange(() => void sync().finally(refresh)),
@@ -86,7 +101,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if ((e.affectsConfiguration('hindsight.model.path') || e.affectsConfiguration('hindsight.serving')) && trainer.isReady) {
         void trainer
-          .sendRequest(lifecycle.configure, { modelPath: setting().get<string>('model.path', ''), serving: servingSettings() })
+          .sendRequest(lifecycle.configure, { modelPath: effectiveModelPath(setting().get<string>('model.path', ''), context.extensionPath), serving: servingSettings() })
           .catch((err) => log.error(`configure failed: ${err}`));
       }
     }),
@@ -100,6 +115,9 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
       await optIn.disable();
       void vscode.window.showInformationMessage('Hindsight is off for this workspace. Recorded data stays until you run "Hindsight: Forget this workspace\'s data".');
     }),
+    vscode.commands.registerCommand('hindsight.forgetWorkspaceData', (args?: { confirm?: boolean }) =>
+      forgetWorkspaceData(context.storageUri, trainer, { dropInFlight: () => signals.dropInFlight(), refresh: () => void Promise.allSettled([signals.counts(), learning.refresh()]) }, log, args?.confirm),
+    ),
     vscode.commands.registerCommand('hindsight.showStatus', () => statusView.show()),
     vscode.commands.registerCommand('hindsight.showLogs', () => log.show()),
     ...registerPlaceholderCommands(),
@@ -145,6 +163,7 @@ function statusModel(v: HindsightView, storagePath: string): webview.StatusModel
     trainerPid: t.pid && (t.state === 'ready' || t.state === 'training' || t.state === 'error') ? t.pid : undefined,
     restarts: t.restarts,
     modelPath: t.server?.modelPath ?? '',
+    ...(t.server?.model && (t.state === 'ready' || t.state === 'training') ? { model: t.server.model } : {}),
     adapterVersion: t.server?.adapterVersion ?? 0,
     storagePath,
     detail: t.detail,

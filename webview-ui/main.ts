@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
 import '@vscode-elements/elements/dist/vscode-divider/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import type { webview } from '../protocol';
-import { episodeRows, isTraining, learningRows, stateRows, type Row } from './sections';
+import { episodeRows, isLoadingModel, isTraining, learningRows, stateRows, suggestionRow, type Row } from './sections';
 
 interface PageState {
   closed?: string[];
@@ -77,7 +77,9 @@ const summary = el('p', { class: 'summary', role: 'status' });
 const state = section('state', 'State');
 let enabled = false;
 const toggle = button('', () => (enabled ? 'disableWorkspace' : 'enableWorkspace'), false);
-state.actions.append(toggle, button('Show logs', 'showLogs'));
+const chooseModel = button('Use a local model folder…', 'chooseModelFolder');
+const modelRing = el('vscode-progress-ring', { slot: 'decorations', 'aria-label': 'Loading the model' });
+state.actions.append(toggle, chooseModel, button('Show logs', 'showLogs'));
 
 const eps = section('episodes', 'Episodes');
 eps.actions.append(button('Export episodes…', 'exportEpisodes'), button('Forget data…', 'forgetWorkspaceData'));
@@ -85,8 +87,9 @@ eps.actions.append(button('Export episodes…', 'exportEpisodes'), button('Forge
 const learn = section('learning', 'Learning');
 const ring = el('vscode-progress-ring', { slot: 'decorations', 'aria-label': 'Training' });
 const trainNow = button('Train now', 'trainNow', false);
+const cancelRound = button('Cancel round', 'cancelTraining');
 const rollback = button('Roll back…', 'rollbackAdapter');
-learn.actions.append(trainNow, rollback);
+learn.actions.append(trainNow, cancelRound, rollback);
 
 root.replaceChildren(title, summary, state.c, el('vscode-divider', { role: 'presentation' }), eps.c, el('vscode-divider', { role: 'presentation' }), learn.c);
 
@@ -98,9 +101,15 @@ function update(s: webview.StatusModel) {
   render(state.list, stateRows(s));
   enabled = s.enabled;
   toggle.textContent = s.enabled ? 'Disable for this workspace' : 'Enable for this workspace';
+  // Offered where it helps: no model, or one that failed to load.
+  chooseModel.hidden = !(s.model?.kind === 'none' || s.model?.kind === 'failed');
+  if (isLoadingModel(s)) {
+    if (!modelRing.isConnected) state.c.append(modelRing);
+  } else modelRing.remove();
+  state.c.description = s.model?.kind === 'loading' ? 'loading the model' : '';
 
   const off: Row[] = [{ name: 'Recorded', value: 'nothing to show while the trainer is not running' }];
-  render(eps.list, s.episodes ? episodeRows(s.episodes) : off);
+  render(eps.list, [...(s.episodes ? episodeRows(s.episodes) : off), ...(s.suggestions ? [suggestionRow(s.suggestions)] : [])]);
   eps.c.description = s.episodes ? `${s.episodes.counts.total}` : '';
 
   const l = s.learning;
@@ -110,6 +119,8 @@ function update(s: webview.StatusModel) {
     if (!ring.isConnected) learn.c.append(ring);
   } else ring.remove();
   trainNow.disabled = !l || isTraining(l) || l.state === 'off';
+  cancelRound.hidden = !l || !isTraining(l);
+  cancelRound.disabled = !!l?.cancelling;
   rollback.disabled = !l;
 }
 

@@ -1,6 +1,9 @@
 // What the status view shows, as plain rows: StatusModel → State, Episodes and Learning sections.
 // Pure (no DOM), so it is unit-tested; main.ts turns the rows into vscode-elements markup.
-import type { webview } from '../protocol';
+import type { model, webview } from '../protocol';
+// The same words as the status bar's tooltip (pure; bundled into the page).
+import { deviceText, modelSize, precisionText, seconds } from '../src/status/modelText';
+import { etaWords } from '../src/learn/progressText';
 
 type Learning = NonNullable<webview.StatusModel['learning']>;
 type Round = NonNullable<Learning['lastRound']>;
@@ -29,13 +32,40 @@ export function stateRows(s: webview.StatusModel): Row[] {
     { name: 'Workspace', value: s.enabled ? 'enabled' : s.trusted ? 'off' : 'off (untrusted workspace)', warn: !s.trusted },
     { name: 'Trainer process', value: s.trainerPid ? `pid ${s.trainerPid}` : 'not running' },
     { name: 'Restarts after a crash', value: String(s.restarts), warn: s.restarts > 0 },
-    { name: 'Model folder', value: s.modelPath || 'none configured (hindsight.model.path)' },
+    ...(s.model ? modelRows(s.model) : [{ name: 'Model folder', value: s.modelPath || 'none configured (hindsight.model.path)' }]),
     { name: 'Adapter serving', value: version(s.adapterVersion) },
     { name: 'Data folder', value: s.storagePath || '(no folder open)' },
   ];
   if (s.detail) rows.push({ name: 'Detail', value: s.detail, warn: s.label === 'error' });
   return rows;
 }
+
+/** The model's state as rows: what it is and how it runs, or why there is none. */
+export function modelRows(m: model.ModelState): Row[] {
+  switch (m.kind) {
+    case 'none':
+      return [{ name: 'Model', value: 'none — no suggestions until one is set (hindsight.model.path)', warn: true }];
+    case 'loading':
+      return [
+        { name: 'Model', value: `loading ${m.name}: ${m.step}${m.fraction !== undefined ? ` (${Math.round(m.fraction * 100)}%)` : ''}` },
+        { name: 'Model folder', value: m.path },
+      ];
+    case 'failed':
+      return [
+        { name: 'Model', value: `${m.name} could not be loaded: ${m.reason}`, warn: true },
+        { name: 'Model folder', value: m.path },
+      ];
+    case 'ready':
+      return [
+        { name: 'Model', value: `${m.facts.name} — ${modelSize(m.facts)}` },
+        { name: 'Runs on', value: `${deviceText(m.device)}, ${precisionText(m)}; loaded in ${seconds(m.loadMs)}` },
+        { name: 'Model folder', value: m.path },
+      ];
+  }
+}
+
+/** True while the model loads: the page shows a progress ring on the State section. */
+export const isLoadingModel = (s: webview.StatusModel) => s.model?.kind === 'loading';
 
 /** Labelled counts shown as badges. */
 const badges = (pairs: [string, number][]) => pairs.map(([text, n]) => ({ text, badge: String(n) }));
@@ -60,13 +90,26 @@ export function episodeRows(e: NonNullable<webview.StatusModel['episodes']>): Ro
   return rows;
 }
 
+/** What suggestion requests came to, empty and failed ones included; failures are flagged. */
+export function suggestionRow(c: webview.SuggestionCounts): Row {
+  return {
+    name: 'Suggestions',
+    items: badges([['requested', c.requested], ['shown', c.shown], ['empty', c.empty], ['failed', c.failed], ['no model', c.unavailable], ['superseded', c.cancelled]]),
+    warn: c.failed > 0,
+  };
+}
+
 /** True while a round runs: the page shows a progress ring. */
 export const isTraining = (l: Learning) => l.state === 'training' || l.state === 'evaluating';
 
 export function loopText(l: Learning) {
   const progress = l.step !== undefined && l.steps ? `step ${l.step} of ${l.steps}${l.loss !== undefined ? `, loss ${num(l.loss)}` : ''}` : '';
-  return [l.state, progress, l.detail].filter(Boolean).join(' — ');
+  const time = l.cancelling ? 'cancelling…' : l.etaMs !== undefined && isTraining(l) ? etaText(l.etaMs) : '';
+  return [l.state, progress, time, l.detail].filter(Boolean).join(' — ');
 }
+
+/** "about 40 s left", "about 7 min left". */
+export const etaText = (ms: number) => `about ${etaWords(ms)} left`;
 
 export function roundText(r: Round) {
   return (
@@ -87,7 +130,7 @@ export function learningRows(l: Learning): Row[] {
   ];
   const skipped = Object.entries(l.skipped).filter(([, n]) => n > 0);
   if (skipped.length) rows.push({ name: 'Skipped', items: skipped.map(([why, n]) => ({ text: why, badge: String(n) })) });
-  if (l.lastRound) rows.push({ name: 'Last round', value: roundText(l.lastRound), warn: l.lastRound.outcome !== 'promoted' });
+  if (l.lastRound) rows.push({ name: 'Last round', value: roundText(l.lastRound), warn: l.lastRound.outcome === 'rejected' || l.lastRound.outcome === 'failed' });
   if (l.lastPromotion && l.lastPromotion.at !== l.lastRound?.at) rows.push({ name: 'Last promotion', value: roundText(l.lastPromotion) });
   else if (!l.lastPromotion) rows.push({ name: 'Last promotion', value: 'none yet' });
   const versions = [...l.versions].sort((a, b) => b.version - a.version);

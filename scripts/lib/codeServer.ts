@@ -41,6 +41,8 @@ export interface CodeServerOptions {
   /** false: start without --disable-workspace-trust and with trust enabled, so folders open untrusted. */
   trusted?: boolean;
   userSettings?: Record<string, unknown>;
+  /** Leave the user settings.json as it is (the caller merged its own keys: `npm start`, scripts/lib/userSettings.ts). */
+  keepUserSettings?: boolean;
   /** Extra environment for code-server and the extension host it spawns. */
   env?: Record<string, string>;
   /** Prefix for its log lines on our stderr (only shown when HINDSIGHT_TEST_VERBOSE is set). */
@@ -119,11 +121,12 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const userDataDir = path.join(opts.root, 'user-data');
   const extensionsDir = path.join(opts.root, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
-  writeUserSettings(userDataDir, {
-    ...baseUserSettings,
-    ...(trusted ? {} : untrustedSettings),
-    ...opts.userSettings,
-  });
+  if (!opts.keepUserSettings)
+    writeUserSettings(userDataDir, {
+      ...baseUserSettings,
+      ...(trusted ? {} : untrustedSettings),
+      ...opts.userSettings,
+    });
   const env = isolatedEnv(opts.root, opts.env);
   const port = opts.port ?? (await freePort());
   const args = [

@@ -1,11 +1,15 @@
 // episodes/* request handlers: open this workspace's store after initialize, refuse every write
-// unless recording is enabled (opted in + trusted), redact before writing (the store does), and
-// push debounced count updates for the status view. Leaves out judging and training reads,
+// unless recording is enabled (opted in + trusted), redact before writing (the store does),
+// close episodes the editor stopped following (expiry, every few minutes), and push debounced
+// count updates for the status view. Leaves out judging and training reads,
 // which use the store directly in-process.
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
 import { ErrorCodes, episodes } from '../../protocol';
 import type { ServerContext } from '../context';
 import { EpisodeStore } from './store';
+
+/** How often open episodes are checked for expiry (EpisodeStore.expireStale). */
+const EXPIRY_CHECK_MS = 5 * 60_000;
 
 export interface EpisodesArea {
   /** The open store (undefined before initialize or when the storage folder is unusable). */
@@ -24,6 +28,7 @@ export function registerEpisodesHandlers(connection: MessageConnection, ctx: Ser
   let openError: string | undefined;
   let maxBytes: number | undefined;
   let pushTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
 
   const open = async () => {
     if (!ctx.storageDir) return;
@@ -32,14 +37,25 @@ export function registerEpisodesHandlers(connection: MessageConnection, ctx: Ser
       openError = undefined;
       const c = store.counts();
       ctx.log('info', `episode store: ${c.total} episode(s), ${store.bytes} bytes in ${store.dir}${store.replayIssues.length ? `; ${store.replayIssues.length} replay issue(s)` : ''}`);
+      // Episodes the editor stops following while this process runs (a window reloaded) expire too.
+      expiryTimer = setInterval(() => void expire(), EXPIRY_CHECK_MS);
+      expiryTimer.unref();
     } catch (err) {
       openError = `episode store could not be opened in ${ctx.storageDir}: ${(err as Error).message}`;
       ctx.log('error', openError);
     }
   };
   ctx.onInitialized(() => (opening = open()));
+  const expire = async () => {
+    const n = await store?.expireStale().catch((e) => (ctx.log('warn', `episode store: expiring open episodes failed: ${(e as Error).message}`), 0));
+    if (n) {
+      ctx.log('info', `episode store: ${n} episode(s) no longer followed by the editor closed as expired`);
+      changed();
+    }
+  };
   ctx.onShutdown(async () => {
     if (pushTimer) clearTimeout(pushTimer);
+    if (expiryTimer) clearInterval(expiryTimer);
     await opening;
     await store?.close();
   });

@@ -1,7 +1,8 @@
 // The durable episode store of one workspace: an append-only RecordLog (framed, CRC'd, fsync'd
 // before ack) at <storageDir>/episodes/episodes.log, folded into episode views in memory.
 // Secrets are redacted before anything is written; a storage budget triggers oldest-first
-// compaction (atomic rewrite). Leaves out consent: callers check ctx.recordingEnabled.
+// compaction (an atomic rewrite queued behind the appends, see log.ts); episodes the editor stopped
+// following are closed as expired. Leaves out consent: callers check ctx.recordingEnabled.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { episodes } from '../../protocol';
@@ -24,9 +25,17 @@ export interface StoreOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Caps each write() call (tests only: makes a SIGKILL mid-record likely). */
   chunkBytes?: number;
+  /** An open episode with no event for this long is closed (default 30 min; see expireStale). */
+  expireAfterMs?: number;
+  now?: () => number;
 }
 
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
+/**
+ * Longer than any window the editor follows an episode through without an event (the survival
+ * checkpoints are at most 5 min apart, the last at 10 min; typed-instead is read after 30 s).
+ */
+export const DEFAULT_EXPIRE_AFTER_MS = 30 * 60_000;
 const EVENT_TYPES = new Set(['accepted', 'rejected', 'notShown', 'typedInstead', 'survival', 'diagnostic', 'testOutcome', 'commit', 'correction', 'closed']);
 
 export class EpisodeStore {
@@ -57,6 +66,8 @@ export class EpisodeStore {
     }
     for (const issue of replay.issues) opts.log?.('warn', `episode log ${file}: ${issue.detail} at byte ${issue.offset}`);
     if (orphans) opts.log?.('warn', `episode log ${file}: ${orphans} event record(s) without their episode were ignored`);
+    const expired = await store.expireStale();
+    if (expired) opts.log?.('info', `episode store: ${expired} episode(s) left open by an earlier session closed as expired`);
     return store;
   }
 
@@ -95,8 +106,8 @@ export class EpisodeStore {
     if (this.views.has(input.id)) return { stored: true, reason: 'already stored' };
     const ep = redactEpisode(input);
     const rec: LogRecord = { t: 'episode', ep };
-    await this.log.append(rec);
-    this.fold(rec, recordBytes(rec));
+    // Folded when durable, in log order, so a compaction queued behind it carries it over.
+    await this.log.append(rec, (_, bytes) => this.fold(rec, bytes));
     this.emit(ep.id);
     await this.maybeCompact();
     return { stored: true };
@@ -107,11 +118,28 @@ export class EpisodeStore {
     if (!input || !EVENT_TYPES.has(input.type) || typeof input.at !== 'number') return { stored: false, reason: `invalid event ${JSON.stringify(input)?.slice(0, 200)}` };
     const ev = redactDeep(input).value;
     const rec: LogRecord = { t: 'event', id, ev };
-    await this.log.append(rec);
-    this.fold(rec, recordBytes(rec));
+    let folded = false;
+    await this.log.append(rec, (_, bytes) => (folded = this.fold(rec, bytes)));
+    // A compaction between the check above and the write dropped the episode (oldest first).
+    if (!folded) return { stored: false, reason: `episode ${id} was compacted away while its event was written` };
     this.emit(id);
     await this.maybeCompact();
     return { stored: true };
+  }
+
+  /**
+   * Closes open episodes with no event for expireAfterMs: the editor that followed them is gone
+   * (shut down, reloaded, crashed), so nothing else will settle them. Closed, they are judged on
+   * what was seen (trained on, or skipped with a counted reason) instead of waiting forever.
+   * Runs when the store opens; the episodes area also runs it periodically. Returns how many.
+   */
+  async expireStale(): Promise<number> {
+    const now = (this.opts.now ?? Date.now)();
+    const after = this.opts.expireAfterMs ?? DEFAULT_EXPIRE_AFTER_MS;
+    const stale = [...this.views.values()].filter((v) => v.status === 'open' && now - v.updatedAt >= after);
+    const reason = `expired: no event for ${Math.round(after / 60_000)} min; the editor stopped following it`;
+    const acks = await Promise.all(stale.map((v) => this.appendEvent(v.id, { type: 'closed', at: now, reason })));
+    return acks.filter((a) => a.stored).length;
   }
 
   /**
@@ -170,7 +198,6 @@ export class EpisodeStore {
 
   /** Deletes everything recorded for this workspace and starts an empty log. */
   async forget(): Promise<{ deletedEpisodes: number; deletedBytes: number }> {
-    await this.compacting;
     const deletedEpisodes = this.views.size;
     const deletedBytes = this.log.bytes;
     await this.log.close();
@@ -182,8 +209,8 @@ export class EpisodeStore {
     return { deletedEpisodes, deletedBytes };
   }
 
+  /** Closes once every queued append and compaction is done. */
   async close(): Promise<void> {
-    await this.compacting;
     await this.log.close();
   }
 
@@ -194,7 +221,37 @@ export class EpisodeStore {
     await this.compacting;
   }
 
+  /**
+   * Rewrites the log with the newest episodes within compactTo x budget. Queued behind the appends
+   * already issued, and planned only when they are durable: it keeps what they acknowledged, and
+   * appends issued meanwhile land in the new file.
+   */
   async compact(): Promise<void> {
+    let dropped = 0;
+    let before = 0;
+    await this.log.rewrite(() => {
+      before = this.log.bytes;
+      this.opts.log?.('info', `episode store compacting: ${before} bytes (budget ${this.maxBytes})`);
+      const keep = this.planCompaction();
+      dropped = this.views.size - keep.length;
+      const keepIds = new Set(keep.map((v) => v.id));
+      for (const id of [...this.views.keys()])
+        if (!keepIds.has(id)) {
+          this.views.delete(id);
+          this.sizes.delete(id);
+        }
+      return (function* (): Generator<LogRecord> {
+        for (const v of keep) {
+          yield { t: 'episode', ep: episodeOf(v) };
+          for (const ev of v.events) yield { t: 'event', id: v.id, ev };
+        }
+      })();
+    });
+    this.opts.log?.('info', `episode store compacted: dropped ${dropped} oldest episode(s), ${before} -> ${this.log.bytes} bytes (budget ${this.maxBytes})`);
+  }
+
+  /** The newest episodes within the target size (at least one), oldest first. */
+  private planCompaction(): EpisodeView[] {
     const target = this.maxBytes * (this.opts.compactTo ?? 0.8);
     const newestFirst = [...this.views.values()].sort((a, b) => b.createdAt - a.createdAt);
     let kept = 0;
@@ -205,22 +262,7 @@ export class EpisodeStore {
       kept += size;
       keep.push(v);
     }
-    const dropped = this.views.size - keep.length;
-    keep.reverse();
-    const keepIds = new Set(keep.map((v) => v.id));
-    for (const id of [...this.views.keys()]) if (!keepIds.has(id)) {
-      this.views.delete(id);
-      this.sizes.delete(id);
-    }
-    const records = function* (): Generator<LogRecord> {
-      for (const v of keep) {
-        yield { t: 'episode', ep: episodeOf(v) };
-        for (const ev of v.events) yield { t: 'event', id: v.id, ev };
-      }
-    };
-    const before = this.log.bytes;
-    await this.log.rewrite(records());
-    this.opts.log?.('info', `episode store compacted: dropped ${dropped} oldest episode(s), ${before} -> ${this.log.bytes} bytes (budget ${this.maxBytes})`);
+    return keep.reverse();
   }
 }
 
@@ -228,10 +270,6 @@ export class EpisodeStore {
 function episodeOf(v: EpisodeView): Episode {
   const { outcome: _o, status: _s, survival: _v, updatedAt: _u, events: _e, ...ep } = v;
   return ep;
-}
-
-function recordBytes(rec: LogRecord): number {
-  return 12 + Buffer.byteLength(JSON.stringify(rec), 'utf8');
 }
 
 function validateEpisode(ep: Episode): string | undefined {

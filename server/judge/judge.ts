@@ -25,11 +25,27 @@ export interface Vote {
   why: string;
 }
 
+/** Where a target came from (the learning rule weighs them: server/learn/rule.ts). */
+export type TargetSource = 'typedInstead' | 'rewritten' | 'corrected' | 'accepted' | 'partial';
+
+/**
+ * What the developer's next state shows they wanted at the spot: a text to train towards (the
+ * likelihood term), with the suggestion it replaced as the losing side of a preference pair.
+ */
+export interface Target {
+  text: string;
+  source: TargetSource;
+  /** The served suggestion the developer replaced by `text` (absent when they kept it). */
+  rejected?: string;
+}
+
 export interface Judgement {
   /** Σ votes, clamped to [−1, 1]; undefined when the episode carries no evaluative signal. */
   reward: number | undefined;
   /** Directive hint for OPD, or undefined. */
   hint: string | undefined;
+  /** The developer's own text for the spot, when the next state shows it. */
+  target?: Target;
   votes: Vote[];
   /** Whether the episode is worth a training step at all. */
   trainable: boolean;
@@ -59,13 +75,14 @@ export function judge(ep: EpisodeView, opts: JudgeOptions = DEFAULT_JUDGE): Judg
   }
 
   const survival = lastOf(ep.events, 'survival');
+  // What the suggestion became: an edit, or a rewrite in place (a deleted suggestion whose spot holds the developer's text).
+  const rewrite = survival && (survival.status === 'edited' || survival.status === 'deleted') && survival.currentText?.trim() && survival.currentText !== ep.suggestion ? survival.currentText : undefined;
   if (survival && survival.status === 'deleted') {
-    votes.push({ signal: 'survival', value: -1, why: `deleted after ${Math.round(survival.afterMs / 1000)} s` });
+    votes.push({ signal: 'survival', value: -1, why: `${rewrite !== undefined ? 'rewritten' : 'deleted'} after ${Math.round(survival.afterMs / 1000)} s` });
   } else if (survival && survival.status === 'edited') {
     votes.push({ signal: 'survival', value: -0.25 * (survival.distance / len), why: `edited (distance ${survival.distance})` });
-    if (survival.currentText !== undefined && survival.currentText !== ep.suggestion)
-      hints.push(`The developer rewrote this as: ${quote(survival.currentText)}.`);
   }
+  if (rewrite !== undefined) hints.push(`The developer rewrote this as: ${quote(rewrite)}.`);
 
   const typed = lastOf(ep.events, 'typedInstead');
   if (typed && typed.text.trim()) hints.push(`The developer wrote this instead: ${quote(typed.text)}.`);
@@ -96,12 +113,37 @@ export function judge(ep: EpisodeView, opts: JudgeOptions = DEFAULT_JUDGE): Judg
     hints.unshift(`The developer said: ${corrections.map((c) => oneLine(c.directive)).join(' ')}`);
   }
 
-  const reward = votes.length ? clamp(votes.reduce((s, v) => s + v.value, 0), -1, 1) : undefined;
+  let reward = votes.length ? clamp(votes.reduce((s, v) => s + v.value, 0), -1, 1) : undefined;
+  // A suggestion whose test run failed is never rewarded, whatever else it earned: at best it is
+  // as bad as a rejected one.
+  if (reward !== undefined && lastTest?.outcome === 'fail') reward = Math.min(reward, -opts.pStar);
   let hint: string | undefined = hints.slice(0, 3).join(' ');
   if (hint.length > opts.maxHintChars) hint = hint.slice(0, opts.maxHintChars - 1) + '…';
   if (hint.length <= opts.minHintChars) hint = undefined;
+  const target = targetOf(ep, typed?.text, rewrite, corrections.length > 0, reward);
   const trainable = ep.status === 'complete' && ep.tokenIds.length > 0 && (reward !== undefined || hint !== undefined);
-  return { reward, hint, votes, trainable };
+  return { reward, hint, ...(target ? { target } : {}), votes, trainable };
+}
+
+/**
+ * The developer's text for the spot, strongest evidence first: what they typed instead of a
+ * rejected suggestion; what an accepted one became (edited, rewritten, or replaced after "Correct
+ * this"); the suggestion itself when it was accepted and kept with nothing against it; the accepted
+ * part of a partial accept (only that part is credited).
+ */
+function targetOf(ep: EpisodeView, typed: string | undefined, rewrite: string | undefined, corrected: boolean, reward: number | undefined): Target | undefined {
+  if (ep.outcome === 'rejected') return typed?.trim() && typed !== ep.suggestion ? { text: typed, source: 'typedInstead', rejected: ep.suggestion } : undefined;
+  if (ep.outcome !== 'accepted' && ep.outcome !== 'partial') return undefined;
+  if (rewrite !== undefined) return { text: rewrite, source: corrected ? 'corrected' : 'rewritten', rejected: ep.suggestion };
+  // Kept as it was: a positive target only when nothing spoke against it.
+  if (corrected || !(reward !== undefined && reward > 0)) return undefined;
+  const survival = lastOf(ep.events, 'survival');
+  if (survival && survival.status !== 'unchanged') return undefined;
+  if (ep.outcome === 'partial') {
+    const acc = lastOf(ep.events, 'accepted');
+    return acc?.acceptedText.trim() && ep.suggestion.startsWith(acc.acceptedText) ? { text: acc.acceptedText, source: 'partial' } : undefined;
+  }
+  return { text: ep.suggestion, source: 'accepted' };
 }
 
 function lastOf<T extends EpisodeEvent['type']>(events: EpisodeEvent[], type: T): Extract<EpisodeEvent, { type: T }> | undefined {

@@ -15,7 +15,8 @@ import type { episodes } from '../../protocol';
 import type { Judgement } from '../judge/judge';
 import { prefixWithHint } from '../judge/hintPlacement';
 import type { FimTokens } from '../model/tokenizer';
-import { combineAdvantages, opdAdvantages, type Scorer } from '../train/opd';
+import { combineAdvantages, opdAdvantages, type AdvantageWeights, type Scorer } from '../train/opd';
+import type { LearnRule } from './rule';
 import type { TrainEpisode } from '../train/step';
 
 type EpisodeView = episodes.EpisodeView;
@@ -113,21 +114,172 @@ export interface BatchItem {
  * whose behaviour log-probs differ from the full-precision teacher's by quantisation error. The
  * PPO ratio still uses the behaviour log-probs: they are the policy that actually sampled.
  */
-export async function buildBatch(items: BatchItem[], scorer: Scorer, tok: BatchTokenizer, opdClip = 1, student?: Map<string, Float32Array>): Promise<BuiltEpisode[]> {
+export async function buildBatch(items: BatchItem[], scorer: Scorer, tok: BatchTokenizer, opdClip = 1, student?: Map<string, Float32Array>, weights?: AdvantageWeights): Promise<BuiltEpisode[]> {
   const out: BuiltEpisode[] = [];
   for (const { view, judgement: j, staleness } of items) {
     const context = view.promptTokenIds, response = view.tokenIds, behaviour = view.logprobs;
     let opd: number[] | undefined;
-    if (j.hint) {
+    if (j.hint && weights?.wOpd !== 0) {
       const tctx = teacherContext(context, j.hint, view.languageId, tok);
       const old = student ? await scorer.score(context, response, student) : behaviour;
       // The hint goes where teacherContext put it: pass the whole teacher context as the "hint" at 0
       // so opd.ts's splice is the identity and its checks (lengths, clamp) still apply.
       opd = (await opdAdvantages(scorer, { context: [], response, hint: { tokens: tctx, at: 0 }, oldLogprobs: old }, undefined, opdClip)).advantages;
     }
-    const advantages = combineAdvantages(response.length, j.reward, opd);
+    const advantages = combineAdvantages(response.length, j.reward, opd, weights);
     const mean = advantages.reduce((s, a) => s + a, 0) / advantages.length;
     out.push({ id: view.id, context, response, behaviourLogprobs: behaviour, advantages, reward: j.reward, hint: j.hint, staleness, preferred: mean > 0, ...(opd ? { opd } : {}) });
   }
   return out;
+}
+
+// ---- the hindsight rule: the developer's text as a target ------------------------------------
+//
+// Each usable episode becomes likelihood rows (objective kind 'nll': ℓ = −Σ w_t·log π(y_t) / N):
+//   target    the developer's text after the student's own prompt, w = rule.targets[source]
+//             (typed instead, rewritten, corrected: 1; accepted and kept, accepted prefix: less)
+//             + the pair term b·σ(−β·Δ) when it replaced a suggestion;
+//   rejected  that suggestion's served tokens, w = −b·σ(−β·Δ), where
+//             Δ = (Σ log π(target) − Σ log π_base(target)) − (Σ log π(rejected) − Σ log π_base(rejected)),
+//             so the pair's push fades once the policy prefers the developer's text (DPO's gradient,
+//             weights recomputed from the previous step's log-probs);
+//   negative  served tokens of an episode with a negative reward and no target, w = rule.negative·r;
+//   contrast  served tokens of a hint-only episode, w = rule.contrast·clamp(log π_base(y|x+hint) −
+//             log π_base(y|x+placebo), −1, 1): a placebo hint of the same form cancels what any
+//             comment above the cursor does to the teacher, leaving what this hint says;
+//   anchor    the workspace's own code as plain text (the end of earlier prompts' prefixes),
+//             w = rule.anchor: what the developer writes anyway, so the adapter keeps predicting it.
+
+export type RowRole = 'target' | 'rejected' | 'negative' | 'contrast' | 'anchor';
+
+export interface TargetRow extends TrainEpisode {
+  /** Episode the row came from. */
+  id: string;
+  role: RowRole;
+  /** Constant part of the per-token weight. */
+  fixed: number[];
+  /** Target and rejected rows of one pair share this index. */
+  pair?: number;
+  /** Σ log π_base(response), for the pair term. */
+  ref?: number;
+  /** Replayed from an earlier round. */
+  replay?: boolean;
+}
+
+/** Scores (context, response) pairs under an adapter (undefined = the base model). */
+export type ScoreMany = (pairs: { context: number[]; response: number[] }[], adapter?: Map<string, Float32Array>) => Promise<number[][]>;
+
+/** Longest developer text trained as a target, in tokens. */
+export const MAX_TARGET_TOKENS = 64;
+
+/** The target's tokens, cut to MAX_TARGET_TOKENS and to what fits after the context in `maxPositions`. */
+export function targetTokens(text: string, served: { text: string; ids: number[] }, contextLength: number, maxPositions: number, tok: BatchTokenizer): number[] {
+  const ids = text === served.text ? served.ids : tok.encode(text);
+  return ids.slice(0, Math.max(0, Math.min(MAX_TARGET_TOKENS, maxPositions - contextLength)));
+}
+
+/** A hint of the same form that says nothing about this spot: another line of the prefix, quoted. */
+export function placeboHint(prefixText: string): string {
+  const lines = prefixText.split('\n').map((l) => l.trim()).filter((l) => l.length > 3);
+  const other = lines.length > 1 ? lines[Math.floor(lines.length / 2)] : 'pass';
+  return `The developer wrote this instead: \`${other.slice(0, 80)}\`.`;
+}
+
+/** Tokens of each anchor text (the end of a prompt's prefix segment). */
+export const ANCHOR_TOKENS = 256;
+
+export async function buildTargetRows(items: BatchItem[], replay: BatchItem[], rule: LearnRule, tok: BatchTokenizer, score: ScoreMany, maxPositions: number, anchors: BatchItem[] = []): Promise<TargetRow[]> {
+  const rows: TargetRow[] = [];
+  let pairs = 0;
+  const add = (list: BatchItem[], isReplay: boolean) => {
+    for (const { view, judgement: j } of list) {
+      const context = view.promptTokenIds;
+      const zeros = (n: number) => new Array<number>(n).fill(0);
+      const row = (role: RowRole, response: number[], w: number, extra: Partial<TargetRow> = {}): TargetRow => ({
+        id: view.id, role, context, response, behaviourLogprobs: zeros(response.length), advantages: response.map(() => w), fixed: response.map(() => w), ...(isReplay ? { replay: true } : {}), ...extra,
+      });
+      const t = j.target;
+      const w = t ? rule.targets[t.source] ?? 0 : 0;
+      if (t && (w > 0 || (rule.pair > 0 && t.rejected !== undefined))) {
+        const ids = targetTokens(t.text, { text: view.suggestion, ids: view.tokenIds }, context.length, maxPositions, tok);
+        if (!ids.length) continue;
+        if (rule.pair > 0 && t.rejected !== undefined && view.tokenIds.length) {
+          rows.push(row('target', ids, w, { pair: pairs }), row('rejected', view.tokenIds, 0, { pair: pairs }));
+          pairs++;
+        } else if (w > 0) rows.push(row('target', ids, w));
+      } else if (!isReplay && !t && (j.reward ?? 0) < 0 && rule.negative > 0) {
+        rows.push(row('negative', view.tokenIds, rule.negative * j.reward!));
+      } else if (!isReplay && !t && j.hint && rule.contrast > 0) {
+        rows.push(row('contrast', view.tokenIds, 0));
+      }
+    }
+  };
+  add(items, false);
+  add(replay, true);
+  if (rule.anchor > 0) {
+    const seen = new Set<string>();
+    for (const { view } of anchors) {
+      if (seen.size >= rule.anchors || seen.has(view.relPath)) continue;
+      seen.add(view.relPath);
+      const ids = tok.encode(prefixSegment(view.promptTokenIds, tok)).slice(-(ANCHOR_TOKENS + 1));
+      if (ids.length < 9) continue;
+      const response = ids.slice(1);
+      rows.push({ id: view.id, role: 'anchor', context: ids.slice(0, 1), response, behaviourLogprobs: response.map(() => 0), advantages: response.map(() => rule.anchor), fixed: response.map(() => rule.anchor) });
+    }
+  }
+
+  // Base-model references: Σ log π_base of each pair row; hinted vs placebo teacher for contrast rows.
+  const pairRows = rows.filter((r) => r.pair !== undefined);
+  const refs = await score(pairRows.map((r) => ({ context: r.context, response: r.response })), undefined);
+  pairRows.forEach((r, i) => (r.ref = refs[i].reduce((s, x) => s + x, 0)));
+  for (const r of rows.filter((x) => x.role === 'contrast')) {
+    const it = items.find((i) => i.view.id === r.id)!;
+    const hint = it.judgement.hint!;
+    const prefixText = prefixSegment(r.context, tok);
+    const [withHint, withPlacebo] = await score([
+      { context: teacherContext(r.context, hint, it.view.languageId, tok), response: r.response },
+      { context: teacherContext(r.context, placeboHint(prefixText), it.view.languageId, tok), response: r.response },
+    ], undefined);
+    r.fixed = withHint.map((x, t) => rule.contrast * Math.min(1, Math.max(-1, x - withPlacebo[t])));
+    r.advantages = r.fixed.slice();
+  }
+  return rows;
+}
+
+/** The decoded prefix segment of a FIM prompt (the whole prompt without FIM markers). */
+export function prefixSegment(promptIds: number[], tok: BatchTokenizer): string {
+  const fim = tok.fim;
+  if (!fim || promptIds[0] !== fim.prefix) return tok.decode(promptIds);
+  const s = promptIds.indexOf(fim.suffix, 1);
+  return tok.decode(promptIds.slice(1, s < 0 ? promptIds.length : s));
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/**
+ * Sets each row's weights (`advantages`, the likelihood graph's per-token weights) for the next
+ * step from `logprobs` (per row, the policy's log-probs at the current parameters): fixed part +
+ * the pair term ±b·σ(−β·Δ). Returns the pairs' mean σ(−β·Δ) (1/2 at the base model, → 0 once learned).
+ */
+export function setPairWeights(rows: TargetRow[], logprobs: number[][], rule: LearnRule): number | undefined {
+  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+  const byPair = new Map<number, { t?: number; r?: number }>();
+  rows.forEach((row, i) => {
+    if (row.pair === undefined) return;
+    const e = byPair.get(row.pair) ?? {};
+    if (row.role === 'target') e.t = i;
+    else e.r = i;
+    byPair.set(row.pair, e);
+  });
+  let sig = 0, n = 0;
+  for (const { t, r } of byPair.values()) {
+    if (t === undefined || r === undefined) continue;
+    const delta = sum(logprobs[t]) - rows[t].ref! - (sum(logprobs[r]) - rows[r].ref!);
+    const s = sigmoid(-rule.beta * delta);
+    sig += s;
+    n++;
+    rows[t].advantages = rows[t].fixed.map((w) => w + rule.pair * s);
+    rows[r].advantages = rows[r].fixed.map((w) => w - rule.pair * s);
+  }
+  return n ? sig / n : undefined;
 }

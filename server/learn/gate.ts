@@ -69,3 +69,115 @@ export function decide(input: GateInput, o: GateOptions = DEFAULT_GATE): GateDec
     return { promote: false, reason: `moves the batch against its advantages (advantage-weighted Δ log-prob ${weightedDelta.toFixed(4)} per token)`, ...base };
   return { promote: true, ...base };
 }
+
+// ---- the gate on the goal (the hindsight rule) ----------------------------------------------
+//
+// A candidate is served only if (1) its values are finite; (2) the bits per byte of held-out code
+// (the workspace's own code from recent prompts) stay within `maxBpbRegression` of the base model's;
+// and, on held-out episodes — outside this round's training rows, waiting ones (never trained on)
+// first — (3) it ranks the developer's text above the suggestion it replaced (Σ log π(text) >
+// Σ log π(suggestion)) at least as often as the serving adapter, (4) the mean of that margin falls
+// at most `marginTolerance` nats below the serving adapter's (counts move in steps; a round
+// trained on the opposite of the developer's wishes moves the margins by several nats), and (5)
+// the developer's texts do not become less likely: their mean log-probability per token falls at
+// most `targetTolerance` below the serving adapter's ((3) and (4) alone can be passed by pushing
+// every served suggestion down). (6) The earlier rounds' episodes this round replays are not
+// held out, but the candidate must not unlearn them: the same count and margin checks apply to
+// them — a batch that contradicts what the developer taught before shows there.
+
+export interface PreferenceGateOptions {
+  /** Largest relative bits-per-byte increase over the base model (0.02 = 2 %). */
+  maxBpbRegression: number;
+  /** Largest drop of the mean held-out margin below the serving adapter's (nats). */
+  marginTolerance: number;
+  /** Largest drop of the held-out developer texts' mean log-probability per token (nats). */
+  targetTolerance: number;
+}
+
+export interface HeldOutScore {
+  /** Σ log π(developer's text). */
+  target: number;
+  /** Its tokens. */
+  tokens: number;
+  /** Σ log π(developer's text) − Σ log π(suggestion it replaced), when it replaced one. */
+  margin?: number;
+}
+
+export interface PreferenceGateInput {
+  invalid?: string;
+  /** Per held-out episode, under the serving adapter and under the candidate (same order). */
+  serving: HeldOutScore[];
+  candidate: HeldOutScore[];
+  /** Earlier rounds' episodes replayed in this round, under the serving adapter and the candidate. */
+  earlier?: { serving: HeldOutScore[]; candidate: HeldOutScore[] };
+  bpbBase: number;
+  bpbCandidate: number;
+}
+
+export interface PreferenceGateDecision {
+  promote: boolean;
+  reason?: string;
+  /** Refused only because held-out code got worse (a smaller step may pass). */
+  forgets?: boolean;
+  /** Held-out episodes, and those with a replaced suggestion (pairs). */
+  episodes: number;
+  pairs: number;
+  winsServing: number;
+  winsCandidate: number;
+  /** Mean margin over the pairs (nats). */
+  marginServing?: number;
+  marginCandidate?: number;
+  /** Mean log π per token of the developer's held-out texts. */
+  targetServing?: number;
+  targetCandidate?: number;
+  /** bpbCandidate / bpbBase − 1. */
+  bpbRegression: number;
+  /** The replayed earlier episodes' pairs: count, and mean margin under the serving adapter and the candidate. */
+  earlierPairs?: number;
+  earlierMarginServing?: number;
+  earlierMarginCandidate?: number;
+}
+
+export function decidePreference(input: PreferenceGateInput, o: PreferenceGateOptions): PreferenceGateDecision {
+  const wins = (xs: HeldOutScore[]) => xs.filter((x) => x.margin !== undefined && x.margin > 0).length;
+  const perToken = (xs: HeldOutScore[]) => {
+    const n = xs.reduce((a, x) => a + x.tokens, 0);
+    return n ? xs.reduce((a, x) => a + x.target, 0) / n : undefined;
+  };
+  const targetServing = perToken(input.serving), targetCandidate = perToken(input.candidate);
+  const meanMargin = (xs: HeldOutScore[]) => {
+    const m = xs.flatMap((x) => (x.margin !== undefined ? [x.margin] : []));
+    return m.length ? m.reduce((a, x) => a + x, 0) / m.length : undefined;
+  };
+  const marginServing = meanMargin(input.serving), marginCandidate = meanMargin(input.candidate);
+  const e = input.earlier;
+  const earlierServing = e && meanMargin(e.serving), earlierCandidate = e && meanMargin(e.candidate);
+  const base = {
+    episodes: input.candidate.length,
+    pairs: input.candidate.filter((x) => x.margin !== undefined).length,
+    winsServing: wins(input.serving),
+    winsCandidate: wins(input.candidate),
+    ...(marginServing !== undefined ? { marginServing, marginCandidate } : {}),
+    ...(targetServing !== undefined ? { targetServing, targetCandidate } : {}),
+    bpbRegression: input.bpbCandidate / input.bpbBase - 1,
+    ...(e && earlierServing !== undefined ? { earlierPairs: e.candidate.filter((x) => x.margin !== undefined).length, earlierMarginServing: earlierServing, earlierMarginCandidate: earlierCandidate } : {}),
+  };
+  if (input.invalid) return { promote: false, reason: `candidate is not usable: ${input.invalid}`, ...base };
+  if (!Number.isFinite(base.bpbRegression) || input.candidate.some((x) => !Number.isFinite(x.target) || (x.margin !== undefined && !Number.isFinite(x.margin))))
+    return { promote: false, reason: `candidate scores are not finite (bits per byte ${input.bpbCandidate})`, ...base };
+  if (base.bpbRegression > o.maxBpbRegression)
+    return { promote: false, forgets: true, reason: `forgets code: held-out bits per byte ${(base.bpbRegression * 100).toFixed(2)} % above the base model (limit ${(o.maxBpbRegression * 100).toFixed(2)} %)`, ...base };
+  if (base.winsCandidate < base.winsServing)
+    return { promote: false, reason: `ranks the developer's text above the suggestion on fewer held-out episodes (${base.winsCandidate} of ${base.pairs}) than the serving adapter (${base.winsServing})`, ...base };
+  if (marginServing !== undefined && !(marginCandidate! >= marginServing - o.marginTolerance))
+    return { promote: false, reason: `moves held-out episodes away from the developer's text (mean margin over the suggestion ${marginCandidate!.toFixed(2)} vs ${marginServing.toFixed(2)} nats)`, ...base };
+  if (targetServing !== undefined && !(targetCandidate! >= targetServing - o.targetTolerance))
+    return { promote: false, reason: `makes the developer's held-out texts less likely (${targetCandidate!.toFixed(3)} vs ${targetServing.toFixed(3)} nats per token)`, ...base };
+  if (e && earlierServing !== undefined) {
+    if (wins(e.candidate) < wins(e.serving))
+      return { promote: false, reason: `unlearns earlier corrections: ranks the developer's text first on ${wins(e.candidate)} of ${base.earlierPairs} earlier episodes, the serving adapter on ${wins(e.serving)}`, ...base };
+    if (!(earlierCandidate! >= earlierServing - o.marginTolerance))
+      return { promote: false, reason: `unlearns earlier corrections: mean margin on earlier episodes ${earlierCandidate!.toFixed(2)} vs ${earlierServing.toFixed(2)} nats`, ...base };
+  }
+  return { promote: true, ...base };
+}

@@ -1,6 +1,8 @@
 // learn/* request handlers: run the learning loop only while recording is enabled (opted in +
 // trusted) and a model folder is configured, restart it when either changes, show 'training' in the
-// trainer state while a round runs, and push learn/statusChanged. Leaves out the loop (loop.ts).
+// trainer state while a round runs, and push learn/statusChanged. learn/cancel stops a running
+// round; learn/forget deletes every adapter and the loop's memory (forget.ts) and starts afresh.
+// Leaves out the loop (loop.ts).
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
 import { ErrorCodes, learn } from '../../protocol';
 import type { ServerContext } from '../context';
@@ -9,6 +11,7 @@ import type { EpisodeStore } from '../episodes/store';
 import { serving } from '../serve/handlers';
 import { LearnLoop } from './loop';
 import { DEFAULT_SETTINGS, mergeSettings, type LearnSettings } from './schedule';
+import { forgetLearningData } from './forget';
 
 export interface LearnArea {
   loop(): LearnLoop | undefined;
@@ -23,7 +26,8 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
   let key = '';
   let why: string | undefined = 'not initialised';
 
-  const offStatus = (): learn.StatusResult => ({ state: 'off', ...(why ? { detail: why } : {}), schedule: settings.schedule, serving: ctx.status().adapterVersion, versions: [], pending: 0, skipped: {}, trained: 0 });
+  // No loop and no reason it is off: it is (re)starting (after a change or a forget).
+  const offStatus = (): learn.StatusResult => ({ state: why === undefined ? 'starting' : 'off', ...(why ? { detail: why } : {}), schedule: settings.schedule, serving: ctx.status().adapterVersion, versions: [], pending: 0, skipped: {}, trained: 0 });
   const status = () => loop?.status() ?? offStatus();
   const push = (s: learn.StatusResult) => void connection.sendNotification(learn.statusChanged, s).catch(() => undefined);
 
@@ -67,7 +71,7 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
       }
       try {
         const l = await LearnLoop.start({
-          storageDir: ctx.storageDir, modelPath: ctx.modelPath, store, serve: serving, settings,
+          storageDir: ctx.storageDir, modelPath: ctx.modelPath, cacheDir: ctx.cacheDir, store, serve: serving, settings,
           log: (level, message) => ctx.log(level, message), onStatus: push, onBusy,
         });
         if (key !== next) {
@@ -122,6 +126,29 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
     }
   });
   connection.onRequest(learn.versions, async () => (await active()).versions());
+  connection.onRequest(learn.cancel, async () => {
+    ctx.requireInitialized();
+    return { cancelled: loop?.cancel() ?? false };
+  });
+  // The loop stops without writing its state back (a running round is dropped with the worker),
+  // the files go, serving returns to the base model, and the loop starts again from nothing.
+  connection.onRequest(learn.forget, async () => {
+    ctx.requireInitialized();
+    const previous = starting;
+    key = '';
+    loop = undefined;
+    starting = previous.then(async (l) => {
+      await l?.dispose({ persist: false });
+      return undefined;
+    });
+    await starting;
+    const result = await forgetLearningData(ctx.storageDir);
+    await serving()?.setAdapter(0, new Map());
+    ctx.setAdapterVersion(0);
+    ctx.log('info', `learn: forgot ${result.versions.length} adapter version(s)${result.state ? ' and the learning state' : ''} (${result.bytes} bytes)`);
+    reconcile();
+    return result;
+  });
   connection.onRequest(learn.configure, async (p) => {
     settings = mergeSettings(settings, p ?? {});
     loop?.configure(settings);

@@ -10,9 +10,11 @@ export const DEFAULT_SETTINGS: LearnSettings = {
   minEpisodes: 4,
   idleSeconds: 30,
   stepsPerRound: 4,
-  learningRate: 1e-4, // OpenClaw-RL with LoRA
+  learningRate: 1e-3, // bench:learn: 1e-4 (OpenClaw-RL's) moves too little in 4 steps; 2e-3 fails the code bound
   maxStaleness: 8,
   maxDrift: 0.5,
+  maxRoundMinutes: 10,
+  maxBpbRegression: 0.02,
 };
 
 const SCHEDULES = new Set(['off', 'manual', 'idle', 'continuous']);
@@ -31,6 +33,8 @@ export function mergeSettings(base: LearnSettings, input: learn.Settings | undef
   out.learningRate = num(input.learningRate, 0, 1, false) ?? out.learningRate;
   out.maxStaleness = num(input.maxStaleness, 0, 1e6, true) ?? out.maxStaleness;
   out.maxDrift = num(input.maxDrift, 0, 100, false) ?? out.maxDrift;
+  out.maxRoundMinutes = num(input.maxRoundMinutes, 0, 24 * 60, false) ?? out.maxRoundMinutes;
+  out.maxBpbRegression = num(input.maxBpbRegression, 0, 10, false) ?? out.maxBpbRegression;
   return out;
 }
 
@@ -41,6 +45,8 @@ export interface ScheduleInput {
   /** ms since the last new suggestion (episode) was recorded; Infinity when none. */
   idleMs: number;
   busy: boolean;
+  /** How long a round would take on this machine (from the last round), when known. */
+  estimatedMs?: number;
 }
 
 export type ScheduleDecision = { kind: 'train' } | { kind: 'wait'; ms: number } | { kind: 'no'; why: string };
@@ -50,6 +56,10 @@ export function decideSchedule(i: ScheduleInput): ScheduleDecision {
   if (s.schedule === 'off') return { kind: 'no', why: 'training is off (hindsight.training.schedule)' };
   if (s.schedule === 'manual') return { kind: 'no', why: 'manual schedule: run "Hindsight: Train now"' };
   if (i.busy) return { kind: 'no', why: 'a round is running' };
+  // Rounds the developer did not ask for stay short on this machine; "Train now" still runs them.
+  const limitMs = s.maxRoundMinutes * 60_000;
+  if (limitMs > 0 && i.estimatedMs !== undefined && i.estimatedMs > limitMs)
+    return { kind: 'no', why: `a round would take about ${Math.round(i.estimatedMs / 60_000)} min on this machine, over hindsight.training.maxRoundMinutes (${s.maxRoundMinutes}); "Train now" runs one anyway` };
   if (s.schedule === 'continuous') {
     return i.pending >= s.minEpisodes ? { kind: 'train' } : { kind: 'no', why: `${i.pending} of ${s.minEpisodes} episodes pending` };
   }

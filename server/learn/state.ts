@@ -18,6 +18,10 @@ export interface LearnState {
   versions: Record<string, Omit<learn.VersionInfo, 'valid' | 'version'>>;
   lastRound?: learn.RoundReport;
   lastPromotion?: learn.RoundReport;
+  /** Measured cost of one pass over one episode in the last finished round (ms), for the next round's ETA. */
+  msPerEpisodePass?: number;
+  /** Rejected rounds each waiting episode was in (it is dropped after loop.ts MAX_ATTEMPTS). */
+  attempts?: Record<string, number>;
 }
 
 /** Older ids beyond this are forgotten (the episode store's own budget drops them long before). */

@@ -1,12 +1,15 @@
 // The learn worker thread: owns the training session (LearnEngine), so session.run() — which
 // blocks its thread for the whole forward + backward — never stalls the JSON-RPC loop or serving.
 // It runs at a lower priority than the serving worker: on a 2-core machine a suggestion being
-// generated wins the CPU over a training step. Requests are handled one at a time, in order.
+// generated wins the CPU over a training step. Requests are handled one at a time, in order, over
+// the worker channel (server/workers/port.ts); a cancel arrives through shared memory
+// (workerData.cancel[0] = 1), polled between passes of a round.
 import * as os from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { LearnEngine } from './engine';
 import type { Adapter } from '../train/adapter';
 import type { AdapterPayload, FromLearnWorker, InitResult, RoundReply, ToLearnWorker } from './messages';
+import { serveRequests } from '../workers/port';
 
 /** Nice value of the training threads: below serving's 10, so serving runs first. */
 const LEARN_NICE = 15;
@@ -16,18 +19,15 @@ try {
   /* not permitted: train at normal priority */
 }
 
-const port = parentPort!;
-const post = (m: FromLearnWorker) => port.postMessage(m);
-const log = (level: 'info' | 'warn' | 'error', message: string) => post({ type: 'log', level, message });
 let engine: LearnEngine | undefined;
-let chain: Promise<void> = Promise.resolve();
+const cancel = workerData?.cancel ? new Int32Array(workerData.cancel as SharedArrayBuffer) : new Int32Array(1);
 
 const payload = (version: number, a: Adapter): AdapterPayload => ({ version, tensors: Object.fromEntries(a.tensors), spec: a.spec });
 
 async function handle(m: ToLearnWorker): Promise<unknown> {
   if (m.type === 'init') {
     await engine?.release();
-    engine = await LearnEngine.create(m.modelDir, { adaptersDir: m.adaptersDir, wanted: m.wanted, intraOpThreads: m.threads, log });
+    engine = await LearnEngine.create(m.modelDir, { adaptersDir: m.adaptersDir, wanted: m.wanted, intraOpThreads: m.threads, cacheDir: m.cacheDir, log });
     const r = engine.resolved;
     const init: InitResult = { model: engine.modelName, vocabSize: engine.folder.cfg.vocabSize, serving: r.version, problems: r.problems, ...(r.adapter ? { adapter: payload(r.version, r.adapter) } : {}) };
     return init;
@@ -35,7 +35,7 @@ async function handle(m: ToLearnWorker): Promise<unknown> {
   if (!engine) throw new Error('learn worker: not initialised');
   switch (m.type) {
     case 'round': {
-      const r = await engine.round(m.req, (p) => post({ type: 'progress', ...p }));
+      const r = await engine.round(m.req, (p) => post({ type: 'progress', ...p }), () => Atomics.load(cancel, 0) === 1);
       const reply: RoundReply = { report: r.report, ...(r.adapter && r.report.version ? { adapter: payload(r.report.version, r.adapter), info: r.info } : {}) };
       return reply;
     }
@@ -48,12 +48,9 @@ async function handle(m: ToLearnWorker): Promise<unknown> {
   }
 }
 
-port.on('message', (m: ToLearnWorker) => {
-  chain = chain.then(async () => {
-    try {
-      post({ type: 'reply', id: m.id, value: await handle(m) });
-    } catch (e) {
-      post({ type: 'reply', id: m.id, error: (e as Error).message });
-    }
-  });
+// Closing (the loop's dispose) comes after the running round, which the cancel flag ends early.
+const post = serveRequests<ToLearnWorker, FromLearnWorker>(handle, async () => {
+  await engine?.release();
+  engine = undefined;
 });
+const log = (level: 'info' | 'warn' | 'error', message: string) => post({ type: 'log', level, message });

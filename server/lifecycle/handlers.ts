@@ -1,8 +1,10 @@
 // lifecycle/*: initialize, status, configure, shutdown, exit. The trainer's own life; every other
-// area hangs off the ServerContext these handlers drive.
+// area hangs off the ServerContext these handlers drive. Also model/check (a folder checked as a
+// model before the editor saves it), which needs no area.
 import type { MessageConnection } from 'vscode-jsonrpc';
-import { lifecycle } from '../../protocol';
+import { lifecycle, model } from '../../protocol';
 import type { ServerContextControl } from '../context';
+import { checkModelFolder } from './modelCheck';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -32,6 +34,8 @@ export function registerLifecycleHandlers(connection: MessageConnection, control
     shutdownRequested = true;
     await control.shutdown();
   });
+
+  connection.onRequest(model.check, (p) => checkModelFolder(p.path));
 
   connection.onNotification(lifecycle.exit, () => exit(shutdownRequested ? 0 : 1));
 }

@@ -4,7 +4,6 @@
 // Leaves out: sampling and stop rules (server/serve).
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../graph/builder';
@@ -12,8 +11,9 @@ import type { ModelConfig } from './config';
 import { buildDecoder, pastName, presentName, type ComputeDType, type WeightSet } from './decoder';
 import type { ModelFolder } from './folder';
 import { loraTensors, type LoraSpec, LORA_TARGETS } from './lora';
-import { createSession, modelFileDir, weightFiles, writeModelFile, type Provider } from './session';
+import { createSession, weightFiles, writeModelFile, type Provider } from './session';
 import { quantizeWeights } from './quantize';
+import { defaultCacheRoot, modelCacheDir } from './modelCache';
 
 export interface ForwardOptions {
   dtype?: Exclude<ComputeDType, 'float64'>;
@@ -21,13 +21,27 @@ export interface ForwardOptions {
   lora?: LoraSpec;
   providers?: Provider[];
   intraOpThreads?: number;
-  /** Where .onnx files go when the model folder is read-only. */
+  /** Root of the generated-files cache (one folder per model content; see modelCache.ts). Default: the OS temp folder. */
   cacheDir?: string;
-  /** 4-bit MatMulNBits base weights (CPU serving); 'none' keeps the stored precision. */
-  quantize?: 'none' | 'q4';
+  /**
+   * 4-bit MatMulNBits base weights (CPU serving); 'none' keeps the stored precision; 'auto' is 4-bit
+   * only for models of AUTO_Q4_MIN_PARAMS or more (a small model is fast anyway and loses more to 4-bit).
+   */
+  quantize?: 'none' | 'q4' | 'auto';
   /** Let idle ORT threads spin (default false for serving; see SessionOptions.spin). */
   spin?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** What the load is doing, in plain words, with a 0..1 fraction where the step can tell. */
+  progress?: (step: string, fraction?: number) => void;
+}
+
+/** 'auto' quantises models from this size on (Qwen2.5-Coder-0.5B has 494 M; the bundled starter 6.5 M). */
+export const AUTO_Q4_MIN_PARAMS = 100e6;
+
+function parameterCount(folder: ModelFolder): number {
+  let n = 0;
+  for (const t of folder.tensors.values()) n += t.shape.reduce((a, b) => a * b, 1);
+  return n;
 }
 
 /** Bump when the serving graph changes, so cached quantised .onnx files are rebuilt. */
@@ -53,6 +67,8 @@ export interface ForwardStats {
   loadMs: number;
   provider: Provider;
   modelFile: string | undefined;
+  /** Whether the base weights run as 4-bit. */
+  q4: boolean;
 }
 
 /** Build the cache-mode graph (logits of the last position only, as float32) for a folder. */
@@ -85,27 +101,32 @@ export class ForwardSession {
     const t0 = performance.now();
     const dtype = opts.dtype ?? 'float32';
     const lora = opts.lora ?? DEFAULT_SERVE_LORA;
-    const cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), 'hindsight-models', folder.name);
-    const dir = modelFileDir(folder.dir, cacheDir, weightFiles(folder.tensors));
+    const progress = opts.progress ?? (() => undefined);
+    progress('preparing the model files');
+    const dir = modelCacheDir(opts.cacheDir || defaultCacheRoot(), folder, opts.log);
     const weights: WeightSet = { tensors: folder.tensors, mode: 'external', modelFileDir: dir };
     let file: string;
-    if (opts.quantize === 'q4') {
+    const q4 = opts.quantize === 'q4' || (opts.quantize === 'auto' && parameterCount(folder) >= AUTO_Q4_MIN_PARAMS);
+    if (q4) {
       // Quantising reads every weight into JS (seconds at 0.5B): reuse the .onnx written for the same
       // weight files (path, size, mtime), options and graph version.
       const stem = `serve-${dtype}-q4-r${lora.rank}-${cacheKey(folder, dtype, lora)}`;
       const hit = fs.readdirSync(dir).find((f) => f.startsWith(`.hindsight-${stem}-`) && f.endsWith('.onnx'));
       if (hit) file = path.join(dir, hit);
       else {
-        weights.quantized = quantizeWeights(folder.cfg, folder.tensors);
+        weights.quantized = quantizeWeights(folder.cfg, folder.tensors, (f) => progress('converting the weights to 4-bit', f));
+        progress('writing the model graph');
         file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }), `serve-${dtype}-q4-r${lora.rank}`);
       }
     } else {
+      progress('writing the model graph');
       file = writeModelFile(dir, `serve-${dtype}-none-r${lora.rank}`, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }));
     }
+    progress('starting ONNX Runtime');
     const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, log: opts.log });
     const loadMs = performance.now() - t0;
-    opts.log?.('info', `model ${folder.name} loaded on ${provider} in ${loadMs.toFixed(0)} ms (${dtype}${opts.quantize === 'q4' ? ', 4-bit weights' : ''})`);
-    return new ForwardSession(session, folder.cfg, lora, dtype, { loadMs, provider, modelFile: file });
+    opts.log?.('info', `model ${folder.name} loaded on ${provider} in ${loadMs.toFixed(0)} ms (${dtype}${q4 ? ', 4-bit weights' : ''})`);
+    return new ForwardSession(session, folder.cfg, lora, dtype, { loadMs, provider, modelFile: file, q4 });
   }
 
   /** Replace the LoRA input tensors (missing names are zero; B = 0 is the base model). */

@@ -56,14 +56,19 @@ export function dequantizeQ4(q: QuantizedWeight): Float32Array {
 }
 
 /** Quantised copies of all projection weights and the LM head (tied: the embedding matrix). */
-export function quantizeWeights(cfg: ModelConfig, tensors: Map<string, TensorInfo>): Map<string, QuantizedWeight> {
+export function quantizeWeights(cfg: ModelConfig, tensors: Map<string, TensorInfo>, progress?: (fraction: number) => void): Map<string, QuantizedWeight> {
   const out = new Map<string, QuantizedWeight>();
   const names = checkpointTensors(cfg).filter((t) => t.kind === 'proj').map((t) => t.name);
   if (cfg.tieWordEmbeddings) names.push('model.embed_tokens.weight');
+  // Progress by weights converted (tensors differ in size by 100x: the embedding dominates).
+  const total = names.reduce((n, name) => n + tensors.get(name)!.length, 0);
+  let done = 0;
   for (const name of names) {
     const t = tensors.get(name)!;
+    done += t.length;
     if (t.shape[1] % Q4_BLOCK) continue; // K not a multiple of the block: this one stays in full precision
     out.set(name, quantizeQ4(readTensorF32(t), t.shape[0], t.shape[1]));
+    progress?.(done / total);
   }
   return out;
 }

@@ -1,6 +1,7 @@
-// Turns decoder graphs into onnxruntime sessions: writes the .onnx file where ORT will accept
-// its external-data pointers into the .safetensors files, picks execution providers with a CPU
-// fallback, and wraps the forward (KV cache) graph. Leaves out: generation (server/serve).
+// Turns decoder graphs into onnxruntime sessions: writes the .onnx file (into a model's cache
+// folder, see modelCache.ts, where ORT accepts its external-data pointers into the linked
+// .safetensors files), picks execution providers with a CPU fallback, and wraps the forward (KV
+// cache) graph. Leaves out: generation (server/serve).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
@@ -38,41 +39,45 @@ export function buildForwardGraph(cfg: ModelConfig, weights: WeightSet, opts: De
 }
 
 /**
- * Where the .onnx file goes so that ORT (1.30) resolves its external data: ORT refuses absolute
- * locations and any path that resolves outside the model file's folder, symlinks included. So:
- * next to the weights when that folder is writable; otherwise a cache folder holding hard links
- * to the weight files (same filesystem), else copies.
+ * Hard links (else copies) of `files` in `dir`; returns the files that had to be copied. An entry
+ * already there is kept when it is the same file (same inode) or a copy of the same size.
  */
-export function modelFileDir(weightsDir: string, cacheDir: string, files: string[], writable = isWritable(weightsDir)): string {
-  if (writable) return weightsDir;
-  fs.mkdirSync(cacheDir, { recursive: true });
+export function linkWeightFiles(dir: string, files: string[]): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const copied: string[] = [];
   for (const f of files) {
-    const dst = path.join(cacheDir, path.basename(f));
-    if (fs.existsSync(dst) && fs.statSync(dst).size === fs.statSync(f).size) continue;
-    fs.rmSync(dst, { force: true });
+    const dst = path.join(dir, path.basename(f));
+    const src = fs.statSync(f);
+    const have = fs.statSync(dst, { throwIfNoEntry: false });
+    if (have && (have.ino === src.ino || have.size === src.size)) continue;
+    // Into a temporary name, then renamed: a concurrent load never sees half a copy.
+    const tmp = `${dst}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
     try {
-      fs.linkSync(f, dst);
+      fs.linkSync(f, tmp);
     } catch {
-      fs.copyFileSync(f, dst); // another filesystem: a copy (once)
+      fs.copyFileSync(f, tmp);
+      copied.push(f);
     }
+    fs.renameSync(tmp, dst);
   }
-  return cacheDir;
+  return copied;
 }
 
-function isWritable(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The folder a graph over `files` can be written to: `cacheDir`, holding links to the weight files
+ * (ORT resolves external data only inside the .onnx file's folder). Never the weights' own folder.
+ * Serving and training use modelCacheDir (modelCache.ts), which keys the folder by model content.
+ */
+export function modelFileDir(_weightsDir: string, cacheDir: string, files: string[]): string {
+  linkWeightFiles(cacheDir, files);
+  return cacheDir;
 }
 
 /**
  * Write graph bytes into `dir` under a content-addressed name (reused when identical); returns the
  * path. A new file replaces the older ones of its `family` (default: the stem), so graphs of an
  * earlier version or of changed weights (4-bit files hold their weights: hundreds of MB) do not
- * pile up in the user's model folder. ORT has read a model file fully once its session exists.
+ * pile up in the cache folder. ORT has read a model file fully once its session exists.
  */
 export function writeModelFile(dir: string, stem: string, bytes: Uint8Array, family = stem): string {
   const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12);

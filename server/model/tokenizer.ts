@@ -24,12 +24,15 @@ export class ModelTokenizer {
 
   /** Largest id the tokenizer can produce (vocabulary and added tokens). */
   readonly maxId: number;
+  /** Ids of added tokens (control tokens and markers): never produced from text by encode(). */
+  private readonly addedIds: Set<number>;
 
   constructor(private tok: Tokenizer, eosIds: number[], vocab: Record<string, number> = {}) {
     let maxId = -1;
     for (const id of Object.values(vocab)) if (id > maxId) maxId = id;
     for (const id of tok.get_added_tokens_decoder().keys()) if (id > maxId) maxId = id;
     this.maxId = maxId;
+    this.addedIds = new Set(tok.get_added_tokens_decoder().keys());
     const id = (s: string) => tok.token_to_id(s);
     const [p, s, m] = [id('<|fim_prefix|>'), id('<|fim_suffix|>'), id('<|fim_middle|>')];
     this.fim = p !== undefined && s !== undefined && m !== undefined ? { prefix: p, suffix: s, middle: m } : undefined;
@@ -37,9 +40,32 @@ export class ModelTokenizer {
     for (const [tid, t] of tok.get_added_tokens_decoder()) if (/^<[|｜].*[|｜]>$|^<\/?(tool_call|tool_response|think)>$/.test(t.content)) this.stopIds.add(tid);
   }
 
-  /** Text → ids, with no BOS/EOS added (FIM prompts are assembled by hand). */
+  /**
+   * Text → ids by the tokenizer's model alone (normalizer, pre-tokenizer, BPE), with no BOS/EOS:
+   * a control-token string in the user's code ("<|fim_suffix|>", "<|endoftext|>") stays text and
+   * never becomes that token's id. The library's encode() matches added tokens first and has no
+   * switch to skip it, so this runs the same steps it runs between two added tokens. FIM prompts
+   * put the marker ids in by hand; tokenId() gives a control token's id.
+   */
   encode(text: string): number[] {
-    return this.tok.encode(text, { add_special_tokens: false }).ids;
+    if (text.length === 0) return [];
+    const { normalizer, pre_tokenizer, model } = this.tok;
+    if (!model) throw new Error('tokenizer has no model');
+    const normalized = normalizer ? normalizer(text) : text;
+    const words = pre_tokenizer ? pre_tokenizer(normalized, { section_index: 0 }) : [normalized];
+    const ids: number[] = [];
+    const push = (piece: string) => {
+      const id = model.tokens_to_ids.get(piece) ?? model.unk_token_id;
+      if (id === undefined) throw new Error(`tokenizer has no id for ${JSON.stringify(piece)} and no unknown token`);
+      ids.push(id);
+    };
+    for (const piece of model(words)) {
+      // A merge that spells a whole added token (only without a splitting pre-tokenizer): its
+      // characters one by one instead, so it cannot be that token.
+      if (this.addedIds.has(model.tokens_to_ids.get(piece) ?? -1)) for (const p of model(Array.from(piece))) push(p);
+      else push(piece);
+    }
+    return ids;
   }
 
   decode(ids: number[]): string {

@@ -1,6 +1,7 @@
 // One inline completion: FIM prompt → prefill (reusing the KV cache of a shared prompt prefix) →
 // decode → sample → stop rules, cancellable between steps. Returns the protocol's CompleteResult
-// (text, token ids, per-token log-probs, prompt ids, adapter version) plus the cache to reuse.
+// (text, token ids, per-token log-probs, prompt ids, adapter version) plus the cache to reuse. The
+// ids always spell exactly the returned text, whatever ended generation (alignTokens.ts).
 // The model is an interface, so the loop is tested with a scripted model as well as a real one.
 import type { serve } from '../../protocol';
 import type { ModelTokenizer } from '../model/tokenizer';
@@ -8,6 +9,7 @@ import { IncrementalDecoder } from '../model/tokenizer';
 import { buildFimPrompt, DEFAULT_BUDGET, type PromptBudget } from './fim';
 import { sampleToken, seededRandom } from './sampling';
 import { checkStop, stopContextFor } from './stopRules';
+import { alignToText, type Aligned, type TailScorer } from './alignTokens';
 
 export interface StepModel<Cache extends { ids: number[] }> {
   readonly adapterVersion: number;
@@ -47,12 +49,13 @@ export async function generate<Cache extends { ids: number[] }>(
   const adapterVersion = model.adapterVersion;
   const tokenIds: number[] = [];
   const logprobs: number[] = [];
-  const finish = (kind: serve.CompleteResult['kind'], text: string, reason?: string): serve.CompleteResult => ({
-    kind: kind === 'success' && text.trim() === '' ? 'empty' : kind,
-    text, tokenIds, logprobs, promptTokenIds: prompt.ids, adapterVersion, model: opts.modelName ?? '', elapsedMs: now() - t0,
+  const result = (kind: serve.CompleteResult['kind'], out: Aligned, reason?: string): serve.CompleteResult => ({
+    kind: kind === 'success' && out.text.trim() === '' ? 'empty' : kind,
+    text: out.text, tokenIds: out.ids, logprobs: out.logprobs, promptTokenIds: prompt.ids, adapterVersion, model: opts.modelName ?? '', elapsedMs: now() - t0,
     ...(reason ? { reason } : {}),
   });
   const cancelled = () => opts.isCancelled?.() ?? false;
+  const none: Aligned = { text: '', ids: [], logprobs: [] };
 
   // Reuse the longest shared prefix of a previous prompt's cache (at least one token must run).
   let cache = model.emptyCache();
@@ -66,33 +69,47 @@ export async function generate<Cache extends { ids: number[] }>(
       reusedTokens = n;
     }
   }
-  if (cancelled()) return { result: finish('cancelled', '', 'cancelled before prefill'), cache: undefined, reusedTokens };
+  if (cancelled()) return { result: result('cancelled', none, 'cancelled before prefill'), cache: undefined, reusedTokens };
   let { logits, cache: next } = await model.step(prompt.ids.slice(reusedTokens), cache);
   cache = next;
+  /** Index of the generated token `logits` predicts. */
+  let logitsAt = 0;
+  // Every ending goes through alignToText: the ids returned spell exactly the text shown.
+  const scorer: TailScorer = {
+    logitsAt: async (n) => {
+      if (n !== logitsAt) {
+        // Back to the position before token n, and run the token there again for its logits.
+        cache = model.truncate(cache, prompt.ids.length + n - 1);
+        ({ logits, cache } = await model.step([n > 0 ? tokenIds[n - 1] : prompt.ids[prompt.ids.length - 1]], cache));
+        logitsAt = n;
+      }
+      return logits;
+    },
+    advance: async (id) => {
+      ({ logits, cache } = await model.step([id], cache));
+      logitsAt++;
+      return logits;
+    },
+  };
+  const success = async (target: string, reason: string) => ({ result: result('success', await alignToText(target, tokenIds, logprobs, tok, scorer), reason), cache, reusedTokens });
+
   const decoder = new IncrementalDecoder(tok);
   let text = '';
-  const ends: number[] = []; // text length after each token
   for (let i = 0; i < maxTokens; i++) {
-    if (cancelled()) return { result: finish('cancelled', '', 'cancelled'), cache, reusedTokens };
+    if (cancelled()) return { result: result('cancelled', none, 'cancelled'), cache, reusedTokens };
     const { id, logprob } = sampleToken(logits, sampling, random);
-    if (tok.stopIds.has(id)) return { result: finish('success', text, 'stop token'), cache, reusedTokens };
+    if (tok.stopIds.has(id)) return success(text, 'stop token');
     tokenIds.push(id);
     logprobs.push(logprob);
     text += decoder.push(id);
     const s = checkStop(text, stopCtx);
-    ends.push(text.length);
-    if (s.stop) {
-      // Drop tokens that lie wholly past the cut; the last kept one may straddle it (e.g. ')\n').
-      const kept = ends.filter((_, k) => (k === 0 ? 0 : ends[k - 1]) < s.keep).length;
-      tokenIds.length = kept;
-      logprobs.length = kept;
-      return { result: finish('success', text.slice(0, s.keep), s.reason), cache, reusedTokens };
-    }
-    if (now() > deadline) return { result: finish('success', trimPartialLine(text, mode), 'time budget'), cache, reusedTokens };
+    if (s.stop) return success(text.slice(0, s.keep), s.reason!);
+    if (now() > deadline) return success(trimPartialLine(text, mode), 'time budget');
     if (i + 1 === maxTokens) break;
     ({ logits, cache } = await model.step([id], cache));
+    logitsAt++;
   }
-  return { result: finish('success', trimPartialLine(text, mode), 'max tokens'), cache, reusedTokens };
+  return success(trimPartialLine(text, mode), 'max tokens');
 }
 
 /** In block mode a cut-off last line is dropped unless it is the only one. */

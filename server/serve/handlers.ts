@@ -1,7 +1,9 @@
 // serve/*: answers serve/complete from the serving worker, (re)loads the model when ctx.modelPath
 // changes, and gives the trainer `setAdapter(version, tensors)` to swap adapters in without a
-// pause. Expected outcomes are values: no model, still loading, load failure → 'unavailable'.
+// pause. Expected outcomes are values: no model, still loading, load failure → 'unavailable'. A
+// serving worker that stopped is replaced on the next request (its pending ones answer 'failed').
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { MessageConnection } from 'vscode-jsonrpc';
 import { serve, type lifecycle } from '../../protocol';
 import type { ServerContext } from '../context';
@@ -37,9 +39,10 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   let failure: string | undefined;
   let adapter: { version: number; tensors: Map<string, Float32Array>; spec?: LoraSpec } | undefined;
 
-  // A changed model folder or serving setting reloads the model; anything else keeps it.
+  // A changed model folder or serving setting reloads the model; anything else keeps it. Every
+  // step is reported as the model state (ctx.setModel) the editor shows next to the trainer state.
   const load = (modelPath: string) => {
-    const options = fixed ?? { ...serveOptionsFromSettings(ctx.serving), ...serveOptionsFromEnv() };
+    const options = { ...(fixed ?? { ...serveOptionsFromSettings(ctx.serving), ...serveOptionsFromEnv() }), ...(ctx.cacheDir ? { cacheDir: ctx.cacheDir } : {}) };
     const key = `${modelPath}\n${JSON.stringify(options)}`;
     if (key === loadedKey) return;
     loadedKey = key;
@@ -47,21 +50,30 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     const previous = server;
     server = undefined;
     failure = undefined;
+    const name = path.basename(path.resolve(modelPath));
+    const startedAt = Date.now();
+    const current = () => loadedKey === key;
+    ctx.setModel(modelPath ? { kind: 'loading', path: modelPath, name, step: 'starting', startedAt } : { kind: 'none' });
     loading = (async () => {
       await previous?.dispose();
       if (!modelPath) return undefined;
       try {
-        const s = await ModelServer.start(modelPath, options, (level, message) => ctx.log(level, `serve: ${message}`));
-        if (loadedPath !== modelPath) {
-          await s.dispose(); // the path changed while this one was loading
+        const s = await ModelServer.start(modelPath, options, (level, message) => ctx.log(level, `serve: ${message}`), (step, fraction) => {
+          if (current()) ctx.setModel({ kind: 'loading', path: modelPath, name, step, ...(fraction !== undefined ? { fraction } : {}), startedAt });
+        });
+        if (!current()) {
+          await s.dispose(); // the path or a setting changed while this one was loading
           return undefined;
         }
         if (adapter) await s.setAdapter(adapter.version, adapter.tensors, adapter.spec);
         server = s;
+        const i = s.info;
+        ctx.setModel({ kind: 'ready', path: modelPath, facts: i.facts, weights: i.weights, compute: i.compute, device: i.provider, loadMs: Math.round(i.loadMs) });
         return s;
       } catch (e) {
         failure = (e as Error).message;
         ctx.log('error', `serve: cannot load the model: ${failure}`);
+        if (current()) ctx.setModel({ kind: 'failed', path: modelPath, name, reason: failure });
         return undefined;
       }
     })();
@@ -72,6 +84,8 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   ctx.onShutdown(async () => {
     loadedPath = '';
     loadedKey = '';
+    // A load in flight sees it is no longer current and closes its own worker when it ends.
+    await loading;
     await server?.dispose();
     server = undefined;
   });
@@ -81,6 +95,13 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     const none = (reason: string): serve.CompleteResult => ({ kind: 'unavailable', text: '', tokenIds: [], logprobs: [], promptTokenIds: [], adapterVersion: adapter?.version ?? 0, model: '', elapsedMs: 0, reason });
     if (!ctx.modelPath) return none('no model configured: set hindsight.model.path to a local model folder, or download Qwen2.5-Coder-0.5B');
     if (!server) return none(failure ? `model failed to load: ${failure}` : 'model is loading');
+    if (server.dead) {
+      // The worker stopped (a crash, out of memory): start a new one; this request is not served.
+      const why = server.dead.message;
+      loadedKey = '';
+      load(ctx.modelPath);
+      return none(`${why}; restarting it`);
+    }
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
     try {
@@ -95,7 +116,8 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   const area: ServeArea = {
     async setAdapter(version, tensors, spec) {
       adapter = { version, tensors, spec };
-      if (server) await server.setAdapter(version, tensors, spec);
+      // A dead server gets it when it restarts (load() applies `adapter`).
+      if (server && !server.dead) await server.setAdapter(version, tensors, spec);
       ctx.setAdapterVersion(version);
     },
     current: () => server,
@@ -115,9 +137,10 @@ export function autoServeThreads(cores = os.availableParallelism()): number {
 }
 
 /**
- * Serving options from hindsight.serving.*. CPU-only serving defaults to 4-bit weights: decode
- * reads every weight once per token and is bandwidth-bound, so 4-bit is ~2-3x faster than fp32
- * (bench:serve); GPU providers keep full weights (fp16 on GPU is HINDSIGHT_DTYPE=float16).
+ * Serving options from hindsight.serving.*. CPU-only serving defaults to 4-bit weights for large
+ * models: decode reads every weight once per token and is bandwidth-bound, so 4-bit is ~2-3x faster
+ * than fp32 (bench:serve); small ones (the bundled starter) keep their weights ('auto', see
+ * forwardSession.ts). GPU providers keep full weights (fp16 on GPU is HINDSIGHT_DTYPE=float16).
  */
 export function serveOptionsFromSettings(s: lifecycle.ServingSettings | undefined, cores?: number): Omit<ForwardOptions, 'log'> {
   const provider = s?.executionProvider ?? 'cpu';
@@ -126,7 +149,7 @@ export function serveOptionsFromSettings(s: lifecycle.ServingSettings | undefine
   return {
     providers,
     intraOpThreads: s && s.threads > 0 ? Math.floor(s.threads) : autoServeThreads(cores),
-    quantize: weights === 'q4' ? 'q4' : weights === 'full' ? 'none' : provider === 'cpu' ? 'q4' : 'none',
+    quantize: weights === 'q4' ? 'q4' : weights === 'full' ? 'none' : provider === 'cpu' ? 'auto' : 'none',
   };
 }
 

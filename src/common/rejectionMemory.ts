@@ -36,6 +36,10 @@ export class RejectionMemory {
     return false;
   }
 
+  clear(): void {
+    this.items.length = 0;
+  }
+
   prune(now: number): void {
     for (let i = this.items.length - 1; i >= 0; i--) if (now - this.items[i].at > this.ttlMs) this.items.splice(i, 1);
   }

@@ -67,6 +67,14 @@ export class SuggestionLifecycle {
     this.cfg = cfg;
   }
 
+  /** Forgets every suggestion it follows (the workspace's data was deleted): no decision follows. */
+  clear(): void {
+    this.pending.clear();
+    this.rejected.length = 0;
+    this.accepted.clear();
+    this.hidden.clear();
+  }
+
   /**
    * The provider offered `s`. A re-offer of the rest of a pending suggestion after a typed
    * continuation keeps its episode; any other pending suggestion in the document was replaced.
@@ -223,11 +231,11 @@ export class SuggestionLifecycle {
         if (text === undefined) {
           out.push({ id: a.id, event: { type: 'survival', at: now, afterMs, status: 'unknown', distance: -1, retained: 0, final } });
         } else {
-          const s = checkSurvival({ text, start: a.range.start, end: a.range.end, inserted: a.inserted });
+          const s = checkSurvival({ text, start: a.range.start, end: a.range.end, inserted: a.inserted, touched: a.range.touched });
           if (s.start !== undefined && s.end !== undefined) a.range = { start: s.start, end: s.end, touched: a.range.touched };
           out.push({
             id: a.id,
-            event: { type: 'survival', at: now, afterMs, status: s.status, distance: s.distance, retained: round3(s.retained), ...(s.status === 'edited' ? { currentText: s.currentText } : {}), final },
+            event: { type: 'survival', at: now, afterMs, status: s.status, distance: s.distance, retained: round3(s.retained), ...(s.currentText !== undefined && s.status !== 'unchanged' ? { currentText: s.currentText } : {}), final },
           });
         }
         if (final) this.accepted.delete(a.id);

@@ -18,7 +18,17 @@ export interface SurvivalInput {
   margins?: number[];
   /** Fraction of the inserted length allowed as edit distance (default 0.5). */
   maxRatio?: number;
+  /**
+   * An edit overlapped the tracked range (offsetTracker's `touched`): the developer rewrote the
+   * suggestion in place. When it no longer resembles the suggestion it is still 'deleted' (no
+   * look-alike elsewhere is searched for), but the range's text comes back as `currentText` (what the
+   * developer wrote there instead; at most MAX_REWRITE_CHARS), so a big rewrite is not lost.
+   */
+  touched?: boolean;
 }
+
+/** Longest in-place rewrite returned as `currentText` of a deleted suggestion. */
+export const MAX_REWRITE_CHARS = 2000;
 
 export interface SurvivalResult {
   status: SurvivalStatus;
@@ -26,7 +36,7 @@ export interface SurvivalResult {
   distance: number;
   /** 1 - distance / length, in [0, 1]: share of the suggestion that survived. */
   retained: number;
-  /** What the inserted text looks like now (the matched span), when not deleted. */
+  /** What the inserted text looks like now (the matched span); for a deleted one, an in-place rewrite (see `touched`). */
   currentText?: string;
   start?: number;
   end?: number;
@@ -52,7 +62,11 @@ export function checkSurvival(input: SurvivalInput): SurvivalResult {
     const d = editDistance(inserted, text.slice(input.start, input.end), threshold);
     if (d <= threshold) best = { distance: d, start: input.start, end: input.end };
   }
-  for (const margin of best.distance <= threshold ? [] : margins) {
+  // A range the developer edited in place (touched) is authoritative: when it no longer resembles the
+  // suggestion it was rewritten, and a look-alike elsewhere (a short suggestion such as "}" matches
+  // anywhere) must not count as the suggestion surviving.
+  const rewritten = input.touched && best.distance > threshold && input.start >= 0 && input.end > input.start && input.end <= text.length;
+  for (const margin of best.distance <= threshold || rewritten ? [] : margins) {
     const lo = Math.max(0, Math.min(input.start, text.length) - margin);
     const hi = Math.min(text.length, Math.max(input.end, input.start) + margin);
     const m = bestSubstringMatch(inserted, text.slice(lo, hi));
@@ -60,7 +74,11 @@ export function checkSurvival(input: SurvivalInput): SurvivalResult {
     if (best.distance <= threshold) break;
     if (hi - lo >= text.length) break; // already searched everything
   }
-  if (best.distance > threshold) return { status: 'deleted', distance: best.distance, retained: 0 };
+  if (best.distance > threshold) {
+    const { start, end } = input;
+    const rewrite = input.touched && start >= 0 && end > start && end <= text.length && end - start <= MAX_REWRITE_CHARS && text.slice(start, end).trim() ? text.slice(start, end) : undefined;
+    return { status: 'deleted', distance: best.distance, retained: 0, ...(rewrite !== undefined ? { currentText: rewrite, start, end } : {}) };
+  }
   const currentText = text.slice(best.start, best.end);
   return {
     status: best.distance === 0 ? 'unchanged' : 'edited',

@@ -31,6 +31,9 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
   private readonly reported = new Set<string>();
   private generation = 0;
   readonly stats: ProviderStats = { requests: 0, served: 0, cacheHits: 0, continuations: 0, suppressedRejected: 0, skipped: {} };
+  private readonly statsEmitter = new vscode.EventEmitter<ProviderStats>();
+  /** Fires when a request to the model ended (shown, empty, failed, unavailable, cancelled): the status view counts them. */
+  readonly onDidChangeStats = this.statsEmitter.event;
 
   constructor(
     private readonly client: TrainerClient,
@@ -47,6 +50,15 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
 
   setTraining(training: boolean): void {
     this.debounce.setTraining(training);
+  }
+
+  /** Drops cached suggestions (they hold the workspace's code): its data was deleted. */
+  clearCache(): void {
+    this.cache.clear();
+  }
+
+  dispose(): void {
+    this.statsEmitter.dispose();
   }
 
   async provideInlineCompletionItems(
@@ -111,8 +123,12 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
       this.debounce.observeLatency(Date.now() - started);
       if (token.isCancellationRequested || gen !== this.generation) return this.skip('stale');
       if (result.kind !== 'success' || result.text.length === 0) {
-        if (result.kind === 'unavailable' || result.kind === 'failed') this.reportOnce(`no suggestion: ${result.kind}${result.reason ? ` (${result.reason})` : ''}`);
-        return this.skip(result.kind);
+        const kind = result.kind === 'success' ? 'empty' : result.kind;
+        if (kind === 'unavailable' || kind === 'failed') this.reportOnce(`no suggestion: ${kind}${result.reason ? ` (${result.reason})` : ''}`);
+        this.log.debug(`Hindsight: no suggestion at ${relPathOf(doc.uri)}:${position.line + 1} (${kind}${result.reason ? `: ${result.reason}` : ''}, ${result.elapsedMs} ms)`);
+        this.skip(kind);
+        this.statsEmitter.fire(this.stats);
+        return undefined;
       }
       this.cache.set(key, result);
       if (this.cache.size > 200) this.cache.delete(this.cache.keys().next().value!);
@@ -147,6 +163,7 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
     void this.sink.append(episode);
     this.tracker.shown(id, doc, position, result.text, now);
     this.stats.served++;
+    this.statsEmitter.fire(this.stats);
     return [this.item(id, result.text, position)];
   }
 

@@ -1,11 +1,13 @@
 // The editor side of the learning loop: sends hindsight.training.* to the trainer (on start and on
 // change), keeps the latest learn/status pushed by it, and registers "Hindsight: Roll back adapter"
-// (a quick pick of versions, base included) and "Hindsight: Train now". The status bar's
-// 'training' state comes from the trainer state itself (the loop sets it while a round runs).
+// (a quick pick of versions, base included), "Hindsight: Train now" (a cancellable notification
+// with the round's step and time left) and "Hindsight: Cancel the training round" (also the status
+// view's button). The status bar's 'training' state comes from the trainer state itself.
 import * as vscode from 'vscode';
 import { learn } from '../../protocol';
 import type { TrainerClient } from '../trainer/client';
-import { rollbackMessage, trainNowMessage, versionPicks } from './picks';
+import { nothingToRollBackMessage, rollbackMessage, trainNowMessage, versionPicks } from './picks';
+import { roundProgressText } from './progressText';
 
 export interface LearnApi {
   /** Latest status pushed by the loop (undefined until the trainer sent one). */
@@ -17,7 +19,7 @@ export interface LearnApi {
 
 export function readTrainingSettings(): learn.Settings {
   const c = vscode.workspace.getConfiguration('hindsight.training');
-  const keys = ['schedule', 'batchSize', 'minEpisodes', 'idleSeconds', 'stepsPerRound', 'learningRate', 'maxStaleness', 'maxDrift'] as const;
+  const keys = ['schedule', 'batchSize', 'minEpisodes', 'idleSeconds', 'stepsPerRound', 'learningRate', 'maxStaleness', 'maxDrift', 'maxBpbRegression', 'maxRoundMinutes'] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) {
     const v = c.get(k);
@@ -60,7 +62,7 @@ export function registerLearn(context: vscode.ExtensionContext, client: TrainerC
           const s = await refresh();
           const picks = versionPicks(s).map((p) => ({ ...p, label: p.label }));
           if (picks.length <= 1) {
-            void vscode.window.showInformationMessage('Hindsight: no adapter has been trained yet; the base model is serving.');
+            void vscode.window.showInformationMessage(nothingToRollBackMessage(s));
             return undefined;
           }
           const chosen = await vscode.window.showQuickPick(picks, { title: 'Hindsight: serve which adapter?', placeHolder: `Serving ${s.serving ? `adapter v${s.serving}` : 'the base model'} now` });
@@ -84,11 +86,26 @@ export function registerLearn(context: vscode.ExtensionContext, client: TrainerC
         void vscode.window.showWarningMessage('Hindsight: the trainer is not running (enable Hindsight for this workspace first).');
         return undefined;
       }
-      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hindsight: training' }, () => client.sendRequest(learn.trainNow));
-      const message = trainNowMessage(r);
-      if (r.started && r.report?.outcome === 'promoted') void vscode.window.showInformationMessage(message);
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Hindsight: training', cancellable: true }, async (progress, token) => {
+        const sub = changed.event((s) => progress.report({ message: roundProgressText(s) }));
+        const cancel = token.onCancellationRequested(() => void client.sendRequest(learn.cancel).catch(() => undefined));
+        try {
+          return await client.sendRequest(learn.trainNow);
+        } finally {
+          sub.dispose();
+          cancel.dispose();
+        }
+      });
+      const message = trainNowMessage(r, latest?.serving ?? 0);
+      if (r.started && (r.report?.outcome === 'promoted' || r.report?.outcome === 'cancelled')) void vscode.window.showInformationMessage(message);
       else void vscode.window.showWarningMessage(message);
       log.info(message);
+      return r;
+    }),
+    vscode.commands.registerCommand('hindsight.cancelTraining', async (): Promise<learn.CancelResult> => {
+      const r = client.isReady ? await client.sendRequest(learn.cancel).catch(() => ({ cancelled: false })) : { cancelled: false };
+      if (!r.cancelled) void vscode.window.showInformationMessage('Hindsight: no training round is running.');
+      else log.info('Hindsight: cancelling the training round; it stops at its next step and changes nothing.');
       return r;
     }),
   );

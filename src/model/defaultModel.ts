@@ -4,10 +4,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/**
+ * Development and test switch: when set, an empty model.path loads no model (the extension-host
+ * test runs that drive a test double or need no model set it; see test/host/run.ts).
+ */
+export const NO_BUNDLED_MODEL_ENV = 'HINDSIGHT_NO_BUNDLED_MODEL';
+
 /** Folder name of the bundled model inside the extension. */
 export const STARTER_FOLDER = path.join('models', 'hindsight-starter');
 
 export function bundledModelPath(extensionPath: string): string | undefined {
+  if (process.env[NO_BUNDLED_MODEL_ENV]) return undefined;
   const dir = path.join(extensionPath, STARTER_FOLDER);
   return fs.existsSync(path.join(dir, 'config.json')) ? dir : undefined;
 }

@@ -1,11 +1,13 @@
 // Getting a model: "Download a model" names the repository, its files' total size and where they
 // go, and asks before anything is fetched; the download shows progress, can be cancelled (partial
 // files stay for resuming) and fails with the server's plain message when offline. "Use a local
-// model folder" picks a folder instead. Both end by setting hindsight.model.path.
+// model folder" picks a folder instead, has the trainer open it as a model (model/check) and saves
+// it only when it opens, saying what it is or why not. Both end by setting hindsight.model.path.
 import { effectiveModelPath } from './defaultModel';
 import * as vscode from 'vscode';
-import { download } from '../../protocol';
+import { download, model } from '../../protocol';
 import type { TrainerClient } from '../trainer/client';
+import { folderAcceptedMessage, folderRefusedMessage, NEEDS_TRAINER } from './folderText';
 
 /** Asks the user; resolves true only on an explicit yes. Replaceable by tests (api.testing). */
 export type DownloadPrompt = (message: string, detail: string) => Promise<boolean>;
@@ -30,7 +32,8 @@ export class ModelSetup implements vscode.Disposable {
   ) {
     this.disposables.push(
       vscode.commands.registerCommand('hindsight.downloadModel', () => this.download()),
-      vscode.commands.registerCommand('hindsight.chooseModelFolder', () => this.chooseFolder()),
+      // Args (tests, keybindings): { path } skips the folder dialog.
+      vscode.commands.registerCommand('hindsight.chooseModelFolder', (args?: { path?: string }) => this.chooseFolder(args?.path)),
     );
   }
 
@@ -106,21 +109,37 @@ export class ModelSetup implements vscode.Disposable {
   }
   private nudged = false;
 
-  async chooseFolder(): Promise<DownloadOutcome> {
-    const picked = await vscode.window.showOpenDialog({
-      canSelectFolders: true,
-      canSelectFiles: false,
-      openLabel: 'Use this model',
-      title: 'A model folder with config.json, *.safetensors and tokenizer.json',
-    });
-    if (!picked?.length) return { ok: false, message: 'No folder chosen.' };
-    await this.config().update('model.path', picked[0].fsPath, vscode.ConfigurationTarget.Global);
-    return { ok: true, modelPath: picked[0].fsPath, message: `Hindsight will load ${picked[0].fsPath}.` };
+  async chooseFolder(folder?: string): Promise<DownloadOutcome> {
+    if (!this.trainer.isReady) return this.fail(NEEDS_TRAINER, false);
+    if (!folder) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        openLabel: 'Use this model',
+        title: 'A model folder with config.json, *.safetensors and tokenizer.json',
+      });
+      if (!picked?.length) return { ok: false, message: 'No folder chosen; nothing changed.' };
+      folder = picked[0].fsPath;
+    }
+    const path = folder;
+    let checked: model.CheckResult;
+    try {
+      checked = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Hindsight: checking ${path}…` }, () => this.trainer.sendRequest(model.check, { path }));
+    } catch (e) {
+      checked = { ok: false, reason: message(e) };
+    }
+    if (!checked.ok) return this.fail(folderRefusedMessage(path, checked.reason), true, 'Choose another folder…');
+    const already = this.config().get<string>('model.path') === path;
+    if (!already) await this.config().update('model.path', path, vscode.ConfigurationTarget.Global);
+    const text = folderAcceptedMessage(path, checked.facts, already);
+    this.log.info(text);
+    void vscode.window.showInformationMessage(text);
+    return { ok: true, modelPath: path, message: text };
   }
 
-  private fail(text: string, offerFolder = true): DownloadOutcome {
+  private fail(text: string, offerFolder = true, folderAction = 'Use a local folder…'): DownloadOutcome {
     this.log.error(text);
-    const actions = offerFolder ? ['Use a local folder…'] : [];
+    const actions = offerFolder ? [folderAction] : [];
     void vscode.window.showErrorMessage(text, ...actions).then((a) => {
       if (a) void this.chooseFolder();
     });

@@ -8,6 +8,7 @@ import type { serve } from '../../protocol';
 import type { SignalsTracker } from './tracker';
 import type { EpisodeSink } from './episodeSink';
 import { isExcluded, readCompletionSettings } from './settings';
+import { noCorrectionReason } from '../common/correctionText';
 
 export interface CorrectThisArgs {
   /** Skips the input box (tests, keybindings with args). */
@@ -81,16 +82,16 @@ export async function correctThis(tracker: SignalsTracker, sink: EpisodeSink, ar
       suffix: text.slice(span.end, span.end + s.suffixChars),
       mode: 'block',
       maxTokens: s.maxTokens,
+      // The same sampling as inline suggestions (hindsight.completions.temperature; 0 = greedy).
+      ...(s.temperature > 0 ? { temperature: s.temperature } : {}),
       hint: directive.trim(),
     });
   } catch (e) {
     return done({ recorded: true, episodeId: target.id, message: `${recorded} No corrected version: ${(e as Error).message}. Your code is unchanged.` });
   }
   const current = text.slice(span.start, span.end);
-  if (answer.kind !== 'success' || !answer.text.trim() || answer.text === current) {
-    const why = answer.kind !== 'success' ? answer.reason ?? answer.kind : 'the model offered nothing different';
-    return done({ recorded: true, episodeId: target.id, message: `${recorded} No corrected version (${why}). Your code is unchanged.` });
-  }
+  const why = noCorrectionReason(answer, current);
+  if (why) return done({ recorded: true, episodeId: target.id, message: `${recorded} No corrected version: ${why}. Your code is unchanged.` });
   const corrected = answer.text;
   const apply =
     args.apply ??

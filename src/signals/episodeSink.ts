@@ -9,6 +9,8 @@ export class EpisodeSink {
   private readonly appended = new Map<string, Promise<boolean>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly reported = new Set<string>();
+  /** After forgetAll(): events only for episodes appended since (earlier ones were deleted). */
+  private onlyKnown = false;
 
   constructor(private readonly client: TrainerClient, private readonly log: vscode.LogOutputChannel) {}
 
@@ -31,7 +33,14 @@ export class EpisodeSink {
     return p;
   }
 
+  /** The workspace's data was deleted: forget the episodes sent so far and drop their later events silently. */
+  forgetAll(): void {
+    this.appended.clear();
+    this.onlyKnown = true;
+  }
+
   event(id: string, event: episodes.EpisodeEvent): Promise<boolean> {
+    if (this.onlyKnown && !this.appended.has(id)) return Promise.resolve(false);
     const base = this.appended.get(id) ?? Promise.resolve(true); // episode from before a reload: let the store decide
     const p = base.then(async (ok) => {
       if (!ok) return false;

@@ -1,6 +1,8 @@
 // Wires the inline provider and every editor signal to VS Code and the trainer, and registers the
-// commands this area owns: the accept hook, "Correct this…", "Forget this workspace's data" and
-// "Export episodes". Returns a small API (queries, counts, flush) for the status view and tests.
+// commands this area owns: the accept hook, "Correct this…" and "Export episodes". Returns a small
+// API (queries, counts, flush, dropping in-flight episodes) for the status view, "Forget this
+// workspace's data" (src/optin/forgetData.ts) and tests.
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { episodes, serve } from '../../protocol';
 import { ACCEPT_COMMAND, HindsightInlineProvider } from '../completions/provider';
@@ -26,6 +28,11 @@ export interface SignalsApi {
   commits: CommitWatcher;
   /** Feeds a test/build outcome as if observed (used by tests of the attribution path). */
   attributeOutcome: typeof attribute;
+  /**
+   * The workspace's data is being deleted: stop following every suggestion shown so far, drop
+   * cached ones, and wait until what was already sent is acknowledged (so nothing lands after).
+   */
+  dropInFlight(): Promise<void>;
 }
 
 export function registerCompletionsAndSignals(context: vscode.ExtensionContext, client: TrainerClient, log: vscode.LogOutputChannel): SignalsApi {
@@ -50,6 +57,7 @@ export function registerCompletionsAndSignals(context: vscode.ExtensionContext, 
     tracker,
     commits,
     countsEmitter,
+    provider,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
     watchDiagnostics(tracker),
     watchOutcomes(tracker, log),
@@ -69,7 +77,6 @@ export function registerCompletionsAndSignals(context: vscode.ExtensionContext, 
     }),
     vscode.commands.registerCommand(ACCEPT_COMMAND, (id: string) => tracker.accepted(id)),
     vscode.commands.registerCommand('hindsight.correctThis', (args?: CorrectThisArgs) => correctThis(tracker, sink, args, (p) => client.sendRequest(serve.complete, p))),
-    vscode.commands.registerCommand('hindsight.forgetWorkspaceData', (args?: { confirm?: boolean }) => forget(context, client, args?.confirm, setCounts)),
     vscode.commands.registerCommand('hindsight.exportEpisodes', (args?: { path?: string }) => exportEpisodes(context, client, args?.path)),
   );
 
@@ -87,41 +94,13 @@ export function registerCompletionsAndSignals(context: vscode.ExtensionContext, 
     provider,
     commits,
     attributeOutcome: attribute,
+    dropInFlight: async () => {
+      tracker.forgetAll();
+      provider.clearCache();
+      sink.forgetAll();
+      await sink.flush();
+    },
   };
-}
-
-async function forget(context: vscode.ExtensionContext, client: TrainerClient, confirmed: boolean | undefined, setCounts: (c: episodes.CountsResult) => void) {
-  const where = context.storageUri ? vscode.Uri.joinPath(context.storageUri, 'episodes') : undefined;
-  if (!where) {
-    const message = 'Hindsight: no folder is open, so there is no workspace data to forget.';
-    void vscode.window.showInformationMessage(message);
-    return { deleted: false, message };
-  }
-  if (!confirmed) {
-    const pick = await vscode.window.showWarningMessage(
-      `Delete every recorded Hindsight episode of this workspace (${where.fsPath})? This cannot be undone.`,
-      { modal: true },
-      'Delete',
-    );
-    if (pick !== 'Delete') return { deleted: false, message: 'Cancelled; nothing was deleted.' };
-  }
-  let message: string;
-  if (client.isReady) {
-    // The trainer holds the log open: it deletes it and starts an empty one.
-    const r = await client.sendRequest(episodes.forget);
-    message = `Hindsight: deleted ${r.deletedEpisodes} episode(s) (${r.deletedBytes} bytes) from ${where.fsPath}.`;
-    void client.sendRequest(episodes.counts).then(setCounts, () => undefined);
-  } else {
-    try {
-      await vscode.workspace.fs.delete(where, { recursive: true, useTrash: false });
-      message = `Hindsight: deleted the episode folder ${where.fsPath}.`;
-    } catch (err) {
-      if (err instanceof vscode.FileSystemError && err.code === 'FileNotFound') message = 'Hindsight: nothing was recorded for this workspace; nothing to delete.';
-      else throw err;
-    }
-  }
-  void vscode.window.showInformationMessage(message);
-  return { deleted: true, message };
 }
 
 async function exportEpisodes(context: vscode.ExtensionContext, client: TrainerClient, path?: string) {
@@ -132,8 +111,8 @@ async function exportEpisodes(context: vscode.ExtensionContext, client: TrainerC
   }
   let target = path;
   if (!target) {
-    const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? context.globalStorageUri;
-    const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(base, 'hindsight-episodes.jsonl'), filters: { 'JSON Lines': ['jsonl'] } });
+    // Outside the workspace by default (the home folder): an export inside it is easily committed.
+    const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(vscode.Uri.file(os.homedir()), 'hindsight-episodes.jsonl'), filters: { 'JSON Lines': ['jsonl'] } });
     if (!uri) return { exported: false, message: 'Cancelled.' };
     target = uri.fsPath;
   }

@@ -90,6 +90,20 @@ export class SignalsTracker implements vscode.Disposable {
     this.dispatch(this.lifecycle.accept(id, now));
   }
 
+  /**
+   * Drops every suggestion it follows, pending or accepted, and what it remembers of them: the
+   * workspace's data was deleted, so no event may follow for those episodes.
+   */
+  forgetAll(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lifecycle.clear();
+    this.rejections.clear();
+    this.shownMeta.clear();
+    this.followed.clear();
+    this.lastShown = undefined;
+  }
+
   followedSpans(): FollowedSpan[] {
     return [...this.followed.values()];
   }

@@ -14,6 +14,7 @@ const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1
 async function main() {
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   for (const run of runs.filter((r) => !opt('--run') || r.name === opt('--run'))) {
     const root = tempRoot(`electron-${run.name}`);
     const workspace = (run.workspace ?? demoWorkspace)(root);
@@ -43,12 +44,13 @@ async function main() {
     }
     const results: HostTestResult[] = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : [];
     if (results.length === 0) results.push({ title: 'no results', state: 'failed', durationMs: 0 });
-    for (const r of results) console.log(`${r.state === 'passed' ? '  ✔' : '  ✘'} ${run.name} › ${r.title}${r.error ? `\n${r.error}` : ''}`);
+    for (const r of results) console.log(`${r.state === 'passed' ? '  ✔' : r.state === 'skipped' ? '  ↷' : '  ✘'} ${run.name} › ${r.title}${r.error ? `\n${r.error}` : ''}`);
     passed += results.filter((r) => r.state === 'passed').length;
     failed += results.filter((r) => r.state === 'failed').length;
+    skipped += results.filter((r) => r.state === 'skipped').length;
     fs.rmSync(root, { recursive: true, force: true });
   }
-  console.log(`${passed} passed, ${failed} failed`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(failed ? 1 : 0);
 }
 

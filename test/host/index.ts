@@ -7,7 +7,8 @@ import Mocha from 'mocha';
 
 export interface HostTestResult {
   title: string;
-  state: 'passed' | 'failed';
+  /** 'skipped': mocha's pending (this.skip(), or a test without a body). */
+  state: 'passed' | 'failed' | 'skipped';
   durationMs: number;
   error?: string;
 }
@@ -35,6 +36,7 @@ export function run(): Promise<void> {
       });
       runner.on('pass', (t) => results.push({ title: t.fullTitle(), state: 'passed', durationMs: t.duration ?? 0 }));
       runner.on('fail', (t, err: Error) => results.push({ title: t.fullTitle(), state: 'failed', durationMs: t.duration ?? 0, error: err?.stack ?? String(err) }));
+      runner.on('pending', (t) => results.push({ title: t.fullTitle(), state: 'skipped', durationMs: 0 }));
     } catch (err) {
       results.push({ title: 'loading suites', state: 'failed', durationMs: 0, error: err instanceof Error ? err.stack : String(err) });
       write();

@@ -3,8 +3,9 @@
 // dist-test/index.js), chromium loads it, and the workbench reports the end through
 // codeAutomationExit. Expects `node scripts/build.mjs --tests` first (scripts/test.mjs does it).
 // Usage: node --import tsx test/host/run.ts [--run NAME] [--grep PATTERN]
-// Prints one line per test and a final JSON line {"passed":N,"failed":N} for scripts/test.mjs.
+// Prints one line per test and a final JSON line {"passed":N,"failed":N,"skipped":N} for scripts/test.mjs.
 import fs from 'node:fs';
+import { NO_BUNDLED_MODEL_ENV } from '../../src/model/defaultModel';
 import path from 'node:path';
 import type { HostTestResult } from './index';
 import { launchBrowser, newPage, removeRoot, repoRoot, startCodeServer, tempRoot } from '../../scripts/lib/codeServer';
@@ -32,6 +33,8 @@ async function runOne(run: HostRun): Promise<HostTestResult[]> {
       HINDSIGHT_TEST_RESULTS: resultsFile,
       HINDSIGHT_TEST_SUITES: run.suites.join(','),
       HINDSIGHT_TEST_WORKSPACE: workspace,
+      // Runs load the bundled starter model only when they say so (a model makes every run slower).
+      ...(run.bundledModel ? {} : { [NO_BUNDLED_MODEL_ENV]: '1' }),
       ...(grep ? { HINDSIGHT_TEST_GREP: grep } : {}),
     },
   });
@@ -99,18 +102,18 @@ async function main() {
     }
   }
   for (const r of all) {
-    console.log(`${r.state === 'passed' ? '  ✔' : '  ✘'} ${r.title} (${r.durationMs} ms)`);
+    console.log(`${r.state === 'passed' ? '  ✔' : r.state === 'skipped' ? '  ↷' : '  ✘'} ${r.title}${r.state === 'skipped' ? ' (skipped)' : ` (${r.durationMs} ms)`}`);
     if (r.error) console.log(r.error.split('\n').map((l) => `      ${l}`).join('\n'));
   }
-  const passed = all.filter((r) => r.state === 'passed').length;
-  console.log(JSON.stringify({ passed, failed: all.length - passed }));
+  const count = (state: HostTestResult['state']) => all.filter((r) => r.state === state).length;
+  console.log(JSON.stringify({ passed: count('passed'), failed: count('failed'), skipped: count('skipped') }));
 }
 
 main().then(
   () => process.exit(0),
   (err) => {
     console.error(err);
-    console.log(JSON.stringify({ passed: 0, failed: 1 }));
+    console.log(JSON.stringify({ passed: 0, failed: 1, skipped: 0 }));
     process.exit(1);
   },
 );

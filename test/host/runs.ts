@@ -18,6 +18,8 @@ export interface HostRun {
   trusted?: boolean;
   /** Whole-run limit in ms (code-server start to codeAutomationExit). Default 180 s. */
   timeoutMs?: number;
+  /** With no hindsight.model.path, load the bundled starter model as users get it (default: no model). */
+  bundledModel?: boolean;
 }
 
 /** The demo workspace (demo/) as a git repository with one commit, for signals that watch commits. */
@@ -85,18 +87,30 @@ export const runs: HostRun[] = [
     timeoutMs: 240_000,
     settings: modelSuggestionSettings,
   },
-  // The learning loop (server/learn/) on a generated tiny model: manual schedule, tiny rounds.
+  // The learning loop (server/learn/) on a generated tiny model: manual schedule, tiny rounds; a
+  // cancelled round, Forget, the model state and the folder check.
   {
     name: 'learn',
     suites: ['learn'],
     workspace: demoWithTinyModel('model', 7),
-    timeoutMs: 240_000,
+    timeoutMs: 420_000,
     settings: {
       ...modelSuggestionSettings,
       'hindsight.training.schedule': 'manual',
       'hindsight.training.minEpisodes': 2,
       'hindsight.training.stepsPerRound': 2,
       'hindsight.training.maxDrift': 100,
+    },
+  },
+  // The bundled Hindsight Starter at default settings (no model setting, greedy, default debounce).
+  {
+    name: 'starter',
+    suites: ['starter'],
+    bundledModel: true,
+    timeoutMs: 240_000,
+    settings: {
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'editor.suggestOnTriggerCharacters': false,
     },
   },
   // "Download a model" against a hub on 127.0.0.1 serving a generated tiny model from <dir>/hubrepo.

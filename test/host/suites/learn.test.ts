@@ -2,11 +2,16 @@
 // accepted and settle (short survival checkpoints), "Hindsight: Train now" runs a round in the
 // trainer's learn worker, the promoted adapter version shows in the learning status and in the
 // trainer status, the next suggestion is stored with that adapterVersion, and "Roll back adapter"
-// returns serving to the base model. Settings: the `learn` run in test/host/runs.ts.
+// returns serving to the base model. A long round is cancelled (nothing kept, its episodes wait);
+// "Forget this workspace's data" leaves no adapter or learning state and the editor sends nothing
+// more for the forgotten episodes. The model state is ready with the model's name; a folder that is
+// not a model is refused with the reason. Settings: the `learn` run in test/host/runs.ts.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { learn } from '../../../protocol';
-import { openAtEnd, typeUntilSuggestion, until, withGeneratedModel } from '../helpers';
+import { hindsight, openAtEnd, typeUntilSuggestion, until, withGeneratedModel } from '../helpers';
 
 suite('learning loop with a generated tiny model', function () {
   this.timeout(150_000);
@@ -56,6 +61,66 @@ suite('learning loop with a generated tiny model', function () {
     const back = await vscode.commands.executeCommand<learn.RollbackResult>('hindsight.rollbackAdapter', { version: 0 });
     assert.deepEqual(back, { from: version, to: 0 });
     await until(api, () => api.learn.status()?.serving === 0, 10_000, 'serving the base model again');
+    assert.equal((await api.trainerStatus()).adapterVersion, 0);
+  });
+
+  test('the model state says ready with the model\'s name; a folder that is not a model is refused and the setting kept', async () => {
+    const api = await hindsight();
+    const status = await api.trainerStatus();
+    assert.equal(status.model.kind, 'ready', JSON.stringify(status.model));
+    const model = vscode.workspace.getConfiguration('hindsight').get<string>('model.path')!;
+    assert.ok(status.model.kind === 'ready' && status.model.facts.name === path.basename(model) && status.model.device === 'cpu');
+    assert.match(api.state().statusBar.text, new RegExp(`Hindsight: ready · ${path.basename(model)}$`));
+    assert.match(api.state().statusBar.tooltip, /parameters, .* on the CPU; loaded in/);
+    // Generated files went to the extension's global storage, not into the model folder.
+    assert.deepEqual(fs.readdirSync(model).filter((f) => f.endsWith('.onnx')), []);
+
+    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const refused = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('hindsight.chooseModelFolder', { path: ws });
+    assert.equal(refused.ok, false);
+    assert.match(refused.message, /cannot use .* as a model: .*config\.json: cannot read.* hindsight\.model\.path was not changed/);
+    assert.equal(vscode.workspace.getConfiguration('hindsight').get<string>('model.path'), model);
+    const same = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('hindsight.chooseModelFolder', { path: model });
+    assert.equal(same.ok, true, same.message);
+    assert.match(same.message, /already uses .*qwen2/);
+  });
+
+  test('a long round is cancelled: nothing kept, its episodes wait; Forget then leaves no adapter or learning state', async () => {
+    const api = await hindsight();
+    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    await openAtEnd(ws, 'src/cancel.ts', 'export function mul(a: number, b: number) {\n  return ');
+    for (let i = 0; i < 2; i++) {
+      await typeUntilSuggestion(api);
+      await new Promise((r) => setTimeout(r, 300));
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+    }
+    await api.signals.flush();
+    await until(api, () => (api.learn.status()?.pending ?? 0) >= 2, 30_000, 'two settled episodes pending');
+    const pending = api.learn.status()!.pending;
+    await vscode.workspace.getConfiguration('hindsight.training').update('stepsPerRound', 100, vscode.ConfigurationTarget.Global);
+    await until(api, () => api.learn.status()?.state === 'idle', 10_000, 'the new settings');
+    const round = vscode.commands.executeCommand<learn.TrainNowResult>('hindsight.trainNow');
+    const running = await until(api, () => { const s = api.learn.status(); return s?.state === 'training' && (s.step ?? 0) >= 1 && s; }, 60_000, 'a step of the round');
+    assert.ok(running.etaMs !== undefined, `time left while it runs: ${JSON.stringify(running)}`);
+    const c = await vscode.commands.executeCommand<learn.CancelResult>('hindsight.cancelTraining');
+    assert.equal(c.cancelled, true);
+    const r = await round;
+    assert.equal(r?.report?.outcome, 'cancelled', JSON.stringify(r));
+    const after = await until(api, () => api.learn.status()?.state === 'idle' && api.learn.status(), 10_000, 'idle after the cancel');
+    assert.equal(after.pending, pending, 'its episodes wait for the next round');
+    assert.equal(after.serving, 0);
+    await vscode.workspace.getConfiguration('hindsight.training').update('stepsPerRound', undefined, vscode.ConfigurationTarget.Global);
+
+    // Forget: episodes, adapters (v1 from the first test) and the learning state all go.
+    const f = await vscode.commands.executeCommand<{ deleted: boolean; message: string; tally: { versions: number[]; state: boolean; folder: string } }>('hindsight.forgetWorkspaceData', { confirm: true });
+    assert.equal(f.deleted, true, f.message);
+    assert.ok(f.tally.versions.length >= 1 && f.tally.state, JSON.stringify(f.tally));
+    assert.match(f.message, /trained adapters? \(v1.*\) and the learning state/);
+    assert.ok(!fs.existsSync(path.join(f.tally.folder, 'adapters')) && !fs.existsSync(path.join(f.tally.folder, 'learn')), fs.readdirSync(f.tally.folder).join(', '));
+    assert.deepEqual(api.signals.tracker.followedSpans(), [], 'the editor follows no forgotten suggestion');
+    const s = await until(api, () => { const st = api.learn.status(); return st?.state === 'idle' && st.versions.length === 1 && st; }, 30_000, 'the loop restarted with only the base model');
+    assert.deepEqual(s.versions.map((v) => v.version), [0]);
+    assert.equal((await api.signals.counts()).counts.total, 0);
     assert.equal((await api.trainerStatus()).adapterVersion, 0);
   });
 });

@@ -27,6 +27,6 @@ suite('editor signals when not opted in or untrusted', () => {
     assert.equal(r.recorded, false);
     assert.match(r.message, /off for this workspace|nothing was recorded/);
     const f = await vscode.commands.executeCommand<{ deleted: boolean; message: string }>('hindsight.forgetWorkspaceData', { confirm: true });
-    assert.match(f.message, /nothing was recorded|deleted the episode folder|no folder/);
+    assert.match(f.message, /nothing was stored for this workspace|deleted the recorded episodes|no folder/);
   });
 });

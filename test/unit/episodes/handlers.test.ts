@@ -49,7 +49,8 @@ test('episodes/* over JSON-RPC: nothing stored until recording is enabled; then 
   assert.deepEqual(await client.sendRequest(episodes.exportJsonl, { path: out }), { path: out, episodes: 1 });
   assert.equal(JSON.parse(fs.readFileSync(out, 'utf8').trim()).id, 'x1');
 
-  const pushed = new Promise<episodes.CountsResult>((r) => client.onNotification(episodes.countsChanged, r));
+  // Pushes are debounced: one from the append may still be due while forget runs; wait for the empty one.
+  const pushed = new Promise<episodes.CountsResult>((r) => client.onNotification(episodes.countsChanged, (c) => c.counts.total === 0 && r(c)));
   const f = await client.sendRequest(episodes.forget);
   assert.equal(f.deletedEpisodes, 1);
   assert.equal((await pushed).counts.total, 0);

@@ -33,7 +33,8 @@ test('append, fold events, reopen: views, status, queries and counts survive a r
   assert.equal(unknown.stored, false);
   await s.close();
 
-  s = await EpisodeStore.open(dir);
+  // (Reopened at the time of the events: 'b' must not be expired as left open.)
+  s = await EpisodeStore.open(dir, { now: () => 5000 });
   assert.deepEqual(s.replayIssues, []);
   const a = s.get('a')!;
   assert.equal(a.outcome, 'accepted');
@@ -188,4 +189,38 @@ test('concurrent appends are group-committed and all acknowledged in order', asy
   await log.close();
   const r = decodeAll<{ n: number }>(fs.readFileSync(path.join(dir, 'x.log')));
   assert.deepEqual(r.records.map((x) => x.value.n), Array.from({ length: 50 }, (_, n) => n));
+});
+
+test('episodes left open (the editor stopped following them) are closed after 30 min without an event, on open and on demand', async () => {
+  const dir = tmp();
+  const t0 = 1_700_000_000_000;
+  let s = await EpisodeStore.open(dir, { now: () => t0 });
+  await s.appendEpisode(sampleEpisode('accepted-then-gone', t0));
+  await s.appendEvent('accepted-then-gone', { type: 'accepted', at: t0 + 1000, how: 'command', acceptedText: 'x', start: 0, end: 1 });
+  await s.appendEpisode(sampleEpisode('never-decided', t0 + 2000));
+  await s.appendEpisode(sampleEpisode('recent', t0 + 25 * 60_000));
+  await s.appendEpisode(sampleEpisode('settled', t0));
+  await s.appendEvent('settled', { type: 'notShown', at: t0 + 10, visibleMs: 5 });
+  await s.close();
+
+  // Reopened 31 minutes later: the two stale open episodes settle with a 'closed' event; the
+  // recent one may still be followed by a running editor and stays open.
+  let now = t0 + 31 * 60_000 + 2000;
+  s = await EpisodeStore.open(dir, { now: () => now });
+  for (const id of ['accepted-then-gone', 'never-decided']) {
+    const v = s.get(id)!;
+    assert.equal(v.status, 'complete', id);
+    assert.match((v.events.at(-1) as { reason: string }).reason, /^expired: no event for 30 min/);
+  }
+  assert.equal(s.get('accepted-then-gone')!.outcome, 'accepted');
+  assert.equal(s.get('recent')!.status, 'open');
+  assert.equal(s.get('settled')!.events.length, 1, 'settled episodes are left alone');
+  assert.equal(await s.expireStale(), 0, 'idempotent');
+  now += 30 * 60_000;
+  assert.equal(await s.expireStale(), 1);
+  assert.equal(s.get('recent')!.status, 'complete');
+  await s.close();
+  s = await EpisodeStore.open(dir, { now: () => now });
+  assert.equal(s.counts().open, 0, 'the closing events are durable');
+  await s.close();
 });

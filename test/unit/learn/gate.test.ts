@@ -51,6 +51,17 @@ test('schedule: off and manual never train on their own; idle waits for a full b
   assert.equal(decideSchedule({ settings: s({ schedule: 'continuous', minEpisodes: 4 }), pending: 3, idleMs: 0, busy: false }).kind, 'no');
 });
 
+test('schedule: an automatic round estimated longer than maxRoundMinutes on this machine is held back, with why; 0 lifts the limit', () => {
+  const s = (over: object) => mergeSettings(DEFAULT_SETTINGS, over);
+  const long = decideSchedule({ settings: s({ maxRoundMinutes: 5 }), pending: 16, idleMs: Infinity, busy: false, estimatedMs: 7.7 * 60_000 });
+  assert.equal(long.kind, 'no');
+  assert.equal(long.kind === 'no' && long.why, 'a round would take about 8 min on this machine, over hindsight.training.maxRoundMinutes (5); "Train now" runs one anyway');
+  assert.deepEqual(decideSchedule({ settings: s({ maxRoundMinutes: 5 }), pending: 16, idleMs: Infinity, busy: false, estimatedMs: 4 * 60_000 }), { kind: 'train' });
+  assert.deepEqual(decideSchedule({ settings: s({ maxRoundMinutes: 0 }), pending: 16, idleMs: Infinity, busy: false, estimatedMs: 60 * 60_000 }), { kind: 'train' });
+  assert.deepEqual(decideSchedule({ settings: s({ maxRoundMinutes: 5 }), pending: 16, idleMs: Infinity, busy: false }), { kind: 'train' }, 'no estimate yet: the first round runs');
+  assert.equal(decideSchedule({ settings: s({ schedule: 'continuous', maxRoundMinutes: 1 }), pending: 4, idleMs: 0, busy: false, estimatedMs: 120_000 }).kind, 'no');
+});
+
 test('settings: bad values keep the previous value, numbers are clamped', () => {
   const m = mergeSettings(DEFAULT_SETTINGS, { schedule: 'sometimes' as never, batchSize: 0, learningRate: Number.NaN, maxDrift: 2, stepsPerRound: 2.6 });
   assert.equal(m.schedule, 'idle');

@@ -1,6 +1,7 @@
 // learn/* over JSON-RPC: the loop is off (and trainNow refuses, with the reason) until recording is
 // enabled; once on it starts with the settings sent by learn/configure, and stops again when
-// recording is turned off.
+// recording is turned off. learn/forget deletes every adapter and the loop's state, says what it
+// deleted, and the loop starts again from nothing; learn/cancel with no round running says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -55,6 +56,53 @@ test('learn/*: off until recording is enabled, then running with the configured 
     await control.shutdown();
     client.dispose();
     server.dispose();
+    fs.rmSync(path.dirname(m.dir), { recursive: true, force: true });
+  }
+});
+
+test('learn/forget: adapters and the learning state are deleted and reported; the loop starts afresh and writes nothing back', async () => {
+  const m = tinyModel('forget');
+  const a = new PassThrough(), b = new PassThrough();
+  const server = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
+  const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
+  const control = createServerContext(server);
+  registerEpisodesHandlers(server, control.ctx);
+  const area = registerLearnHandlers(server, control.ctx);
+  server.listen();
+  client.listen();
+  const storage = tempDir('forget-storage');
+  try {
+    await control.initialize({ storageDir: storage, recordingEnabled: true, modelPath: m.dir, clientVersion: 'test' });
+    const first = await area.ready();
+    assert.ok(first, 'the loop started');
+    // What earlier rounds left: two adapter folders (one unreadable) and the loop's memory.
+    for (const v of ['v0001', 'v0002']) {
+      fs.mkdirSync(path.join(storage, 'adapters', v), { recursive: true });
+      fs.writeFileSync(path.join(storage, 'adapters', v, 'adapter_model.safetensors'), 'x'.repeat(100));
+    }
+    fs.mkdirSync(path.join(storage, 'learn'), { recursive: true });
+    fs.writeFileSync(path.join(storage, 'learn', 'state.json'), JSON.stringify({ consumed: ['e1'], skipped: {}, trained: 1, versions: {}, serving: 2 }));
+
+    assert.deepEqual(await client.sendRequest(learn.cancel), { cancelled: false });
+    const r = await client.sendRequest(learn.forget);
+    assert.deepEqual(r.versions, [1, 2]);
+    assert.equal(r.state, true);
+    assert.ok(r.bytes >= 200, `bytes ${r.bytes}`);
+    assert.ok(!fs.existsSync(path.join(storage, 'adapters')) && !fs.existsSync(path.join(storage, 'learn')));
+    const again = await area.ready();
+    assert.ok(again && again !== first, 'a fresh loop');
+    const s = await client.sendRequest(learn.status);
+    assert.equal(s.state, 'idle');
+    assert.equal(s.trained, 0);
+    assert.deepEqual(s.versions.map((v) => v.version), [0]);
+    assert.equal(control.ctx.status().adapterVersion, 0);
+    const nothing = await client.sendRequest(learn.forget);
+    assert.deepEqual(nothing, { versions: [], state: false, bytes: 0 });
+  } finally {
+    await control.shutdown();
+    client.dispose();
+    server.dispose();
+    assert.ok(!fs.existsSync(path.join(storage, 'learn', 'state.json')), 'nothing written back on shutdown either');
     fs.rmSync(path.dirname(m.dir), { recursive: true, force: true });
   }
 });

@@ -11,6 +11,7 @@ import { judge } from '../../../server/judge/judge';
 import { LearnEngine } from '../../../server/learn/engine';
 import { screen } from '../../../server/learn/batch';
 import { LearnLoop } from '../../../server/learn/loop';
+import { RULES } from '../../../server/learn/rule';
 import { DEFAULT_SETTINGS, mergeSettings } from '../../../server/learn/schedule';
 import { EpisodeStore } from '../../../server/episodes/store';
 import { ModelServer } from '../../../server/serve/modelServer';
@@ -39,16 +40,16 @@ after(async () => {
   fs.rmSync(path.dirname(m.dir), { recursive: true, force: true }); // ~40 MB of generated weights
 });
 
-test('a round makes the rewarded continuation more likely and the penalised one less likely; the version is written', async () => {
+test('OpenClaw-RL rule: a round makes the rewarded continuation more likely and the penalised one less likely; the version is written', async () => {
   const adapters = path.join(tempDir('engine'), 'adapters');
-  engine = await LearnEngine.create(m.dir, { adaptersDir: adapters });
+  engine = await LearnEngine.create(m.dir, { adaptersDir: adapters, rule: RULES.combined }); // OpenClaw-RL's rule and drift gate
   base = await engine.scoreUnder(undefined, pairs());
   const items = episodesFor().map((view) => ({ view, judgement: judge(view), staleness: 0 }));
   const progress: string[] = [];
   const r = await engine.round({ items, heldOut: [], serving: 0, settings }, (p) => progress.push(`${p.state}:${p.step}`));
   assert.equal(r.report.outcome, 'promoted', r.report.reason);
   assert.equal(r.report.version, 1);
-  assert.deepEqual(progress, ['training:1', 'training:2', 'training:3', 'training:4', 'evaluating:4']);
+  assert.deepEqual(progress, ['training:0', 'training:1', 'training:2', 'training:3', 'training:4', 'evaluating:4']);
   assert.ok(r.report.preferredDelta! > 0);
   const now = await engine.scoreUnder(r.adapter!.tensors, pairs());
   console.log(`log π(good) ${sum(base[0]).toFixed(2)} → ${sum(now[0]).toFixed(2)}, log π(bad) ${sum(base[1]).toFixed(2)} → ${sum(now[1]).toFixed(2)}`);
@@ -175,6 +176,46 @@ test('the idle schedule trains by itself once a full batch is waiting and no sug
     assert.deepEqual(served, [1]);
     assert.equal(s.lastRound?.outcome, 'promoted');
     assert.equal(s.pending, 0);
+  } finally {
+    await loop.dispose();
+    await store.close();
+  }
+});
+
+test('a running round reports its time left and can be cancelled: nothing is kept and its episodes wait', async () => {
+  const storage = tempDir('cancel');
+  const store = await EpisodeStore.open(storage);
+  const served: number[] = [];
+  const pushed: learn.StatusResult[] = [];
+  const loop = await LearnLoop.start({
+    storageDir: storage, modelPath: m.dir, store, serve: () => ({ setAdapter: async (v) => void served.push(v) }),
+    settings: { ...settings, stepsPerRound: 100 }, log: () => undefined, onStatus: (s) => pushed.push(s),
+  });
+  try {
+    assert.equal(loop.cancel(), false, 'nothing to cancel');
+    for (const v of episodesFor()) {
+      const { outcome: _o, status: _s, updatedAt: _u, events, ...ep } = v;
+      await store.appendEpisode(ep);
+      for (const ev of events) await store.appendEvent(ep.id, ev);
+    }
+    await until(() => pushed.at(-1), (s) => s.pending === 6);
+    const round = loop.trainNow();
+    const running = await until(() => pushed.at(-1), (s) => s.state === 'training' && (s.step ?? 0) >= 1, 60_000);
+    assert.ok(running.roundStartedAt! <= Date.now());
+    assert.ok(running.etaMs! > 0, `an ETA once a step ran: ${JSON.stringify(running)}`);
+    assert.equal(loop.cancel(), true);
+    assert.equal(pushed.at(-1)?.cancelling, true);
+    const r = await round;
+    assert.equal(r.report?.outcome, 'cancelled');
+    assert.ok(r.report!.steps < 100);
+    const s = loop.status();
+    assert.equal(s.state, 'idle');
+    assert.equal(s.serving, 0);
+    assert.equal(s.pending, 6, 'the episodes wait for the next round');
+    assert.equal(s.trained, 0);
+    assert.deepEqual(s.versions.map((v) => v.version), [0], 'no version written');
+    assert.equal(s.etaMs, undefined);
+    assert.deepEqual(served, []);
   } finally {
     await loop.dispose();
     await store.close();

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../../../server/model/config';
 import { openWeights, readTensorF64, writeSafetensors, type TensorToWrite } from '../../../server/model/safetensors';
-import { buildForwardGraph, writeModelFile, pastName, presentName, ortOptionsFor, modelFileDir, weightFiles } from '../../../server/model/session';
+import { buildForwardGraph, writeModelFile, pastName, presentName, ortOptionsFor } from '../../../server/model/session';
+import { modelCacheDir } from '../../../server/model/modelCache';
 import { loraTensors, loraInputName, moduleName, type LoraSpec } from '../../../server/model/lora';
 import { loadReference, referenceLogits } from '../../reference/forward';
 import { Rng } from '../../../scripts/make-model';
@@ -147,18 +148,20 @@ test('an all-zero B gives exactly the base model', async () => {
   assert.ok(maxAbsDiff(base, zero) < 1e-6, `diff ${maxAbsDiff(base, zero)}`);
 });
 
-test('a read-only model folder is served from a cache folder of links to its weights', async () => {
+test('a model is served from its cache folder of links to the weights; its own folder stays untouched', async () => {
   const { dir, cfg } = smallModel('ro', {}, { shards: 2 });
-  const cache = path.join(smallModel('cache').dir, 'links');
+  const before = fs.readdirSync(dir).sort();
+  const root = path.join(smallModel('cache').dir, 'links');
   const tensors = openWeights(dir);
-  const at = modelFileDir(dir, cache, weightFiles(tensors), false);
-  assert.equal(at, cache);
-  assert.equal(fs.readdirSync(cache).filter((f) => f.endsWith('.safetensors')).length, 2);
+  const at = modelCacheDir(root, { dir, name: 'ro', cfg, tensors, tokenizerFile: '' });
+  assert.equal(path.dirname(at), root);
+  assert.equal(fs.readdirSync(at).filter((f) => f.endsWith('.safetensors')).length, 2);
   const g = buildForwardGraph(cfg, { tensors, mode: 'external', modelFileDir: at }, { cache: false });
   const s = await ort.InferenceSession.create(writeModelFile(at, 'ro', g.encode()));
   const out = await s.run({ input_ids: ids64(IDS), position_ids: positions(0, IDS.length) });
   assert.ok(maxAbsDiff(out.logits.data as Float32Array, flat(referenceLogits(loadReference(dir), IDS))) < 1e-4);
   await s.release();
+  assert.deepEqual(fs.readdirSync(dir).sort(), before, 'nothing written into the model folder');
 });
 
 test('a new model file replaces the older ones of its family, and leaves other families alone', () => {

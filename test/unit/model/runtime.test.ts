@@ -72,8 +72,13 @@ test('4-bit serving graph equals fp32 on weights already on the 4-bit grid (only
   const kl = klDivergence(x.logits, y.logits);
   assert.ok(kl < 1e-3, `KL(fp32 || q4) = ${kl}`);
   assert.equal(argmax(y.logits), argmax(x.logits));
+  assert.equal(b.stats.q4, true);
+  // 'auto' (the CPU default) keeps a model this small at its stored precision
+  const c = await ForwardSession.create(f, { quantize: 'auto', intraOpThreads: 1 });
+  assert.equal(c.stats.q4, false);
   await a.release();
   await b.release();
+  await c.release();
 });
 
 function klDivergence(p: Float32Array, q: Float32Array): number {

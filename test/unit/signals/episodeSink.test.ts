@@ -48,3 +48,17 @@ test('nothing is sent while the trainer is not running', async () => {
   assert.equal(await sink.append(sampleEpisode('d')), false);
   assert.deepEqual(f.calls, []);
 });
+
+test('after forgetAll (the workspace data was deleted) events of earlier episodes are dropped silently; new episodes record', async () => {
+  const f = fakeClient(true);
+  const sink = new EpisodeSink(f.client as never, f.log as never);
+  await sink.append(sampleEpisode('old'));
+  sink.forgetAll();
+  assert.equal(await sink.event('old', { type: 'notShown', at: 1, visibleMs: 1 }), false);
+  assert.equal(await sink.event('from-before-a-reload', { type: 'notShown', at: 1, visibleMs: 1 }), false);
+  await sink.append(sampleEpisode('new'));
+  assert.equal(await sink.event('new', { type: 'notShown', at: 2, visibleMs: 1 }), true);
+  await sink.flush();
+  assert.deepEqual(f.calls, ['append old', 'append new', 'event new notShown']);
+  assert.deepEqual(f.logs, [], 'nothing logged for the dropped events');
+});

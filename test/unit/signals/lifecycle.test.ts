@@ -150,3 +150,17 @@ test('nextDue reports the earliest timer', () => {
   lc.shown({ id: 'n', uri: U, offset: 0, text: 'a' }, 5000);
   assert.equal(lc.nextDue(), 6000);
 });
+
+test('clear (the workspace data was deleted): nothing pending or accepted is followed, no decision follows', () => {
+  const lc = new SuggestionLifecycle(DEFAULT_SIGNALS);
+  const doc = new Doc('const x = \n');
+  lc.shown({ id: 'p', uri: U, offset: 10, text: 'pending();' }, 0);
+  lc.shown({ id: 'a', uri: 'file:///w/b.ts', offset: 0, text: 'accepted();' }, 0);
+  lc.accept('a', 100);
+  lc.clear();
+  assert.equal(lc.liveSpans().length, 0);
+  assert.equal(lc.continuationOf(U, 10), undefined);
+  assert.deepEqual(lc.tick(1_000_000, () => doc.text), []);
+  assert.deepEqual(lc.accept('p', 1_000_001), []);
+  assert.equal(lc.nextDue(), undefined);
+});

@@ -71,7 +71,9 @@ test('loads through loadTokenizer with FIM ids; each special is one id; round tr
   assert.deepEqual(tok.fim, { prefix: 301, middle: 302, suffix: 303 });
   assert.equal(tok.maxId, VOCAB - 1);
   for (const s of m.specials) {
-    assert.deepEqual(tok.encode(s.content), [s.id]);
+    // encode() keeps user text text (server/model/tokenizer.ts); the id is reached by name.
+    assert.equal(tok.tokenId(s.content), s.id);
+    assert.equal(tok.decode([s.id]), s.content);
     assert.ok(tok.stopIds.has(s.id));
   }
   for (const text of [...TRICKY, corpus()]) {
@@ -84,7 +86,9 @@ test('the library gives the same ids as the reference encoder, and the same pre-
   const m = train();
   const tok = loadTokenizer(writeTokenizer(m));
   const ref = new BpeEncoder(m);
-  for (const text of [...TRICKY, corpus()]) {
+  // Special-token strings are cut out by the reference (as by the library's own encode) but stay
+  // text in ModelTokenizer.encode: compare the texts without them.
+  for (const text of [...TRICKY.filter((t) => !SPECIAL_TOKENS.some((s) => t.includes(s))), corpus()]) {
     const ids = ref.encode(text);
     assert.deepEqual(tok.encode(text), ids, JSON.stringify(text));
     assert.equal(ref.decode(ids), text);
