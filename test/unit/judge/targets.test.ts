@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { episodes } from '../../../protocol';
 import { judge } from '../../../server/judge/judge';
 import { buildTargetRows, setPairWeights, placeboHint, type ScoreMany } from '../../../server/learn/batch';
-import { parseRule, RULES } from '../../../server/learn/rule';
+import { DEFAULT_RULE, parseRule, RULES } from '../../../server/learn/rule';
 import { checkSurvival } from '../../../src/common/survival';
 
 const SUGGESTION = 'Math.min(Math.max(v, 0), 255);';
@@ -124,7 +124,7 @@ test('learning rules parse with overrides and refuse unknown keys', () => {
   assert.equal(r.replay, 4);
   assert.equal(r.targets.accepted, 0);
   assert.equal(r.gate, 'drift');
-  assert.equal(parseRule(undefined).name, 'hindsight');
+  assert.equal(parseRule(undefined).name, DEFAULT_RULE);
   assert.equal(parseRule('combined').objective, 'ppo');
   assert.throws(() => parseRule('nope'), /unknown learning rule/);
   assert.throws(() => parseRule('hindsight:foo=1'), /unknown key/);
