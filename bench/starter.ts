@@ -11,13 +11,14 @@
 // Usage: npm run bench:starter -- [--model models/hindsight-starter] [--corpus .cache/starter/corpus]
 //          [--cases 200] [--hint-cases 100] [--bpb-kb 60] [--ngram-mb 20] [--ngram-order 4]
 //          [--seed 1] [--threads 1] [--weights full|q4] [--samples 6] [--quick]
+//          [--prompt fim|prefix] (default: the folder's hindsight.json, as serving) [--no-heal]
 //        --model may also be a pretraining checkpoint (.cache/starter/run/checkpoint: params.safetensors
 //        + state.json), evaluated with the tokenizer of --tokenizer (default models/hindsight-starter).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkpointTensors, openModelFolder, type ModelFolder } from '../server/model/folder';
+import { checkpointTensors, openModelFolder, type ModelFolder, type PromptLayout } from '../server/model/folder';
 import type { ModelConfig } from '../server/model/config';
 import { readSafetensorsHeader, readTensorF32 } from '../server/model/safetensors';
 import { loadTokenizer, type ModelTokenizer } from '../server/model/tokenizer';
@@ -254,6 +255,10 @@ interface Opts {
   quantize: 'none' | 'q4';
   /** Root of the generated-graph cache (default: the OS temp folder's, as serving outside the editor). */
   cacheDir?: string;
+  /** Token healing in generate() (serving's default: on). */
+  heal: boolean;
+  /** Prompt layout; default: the model folder's (hindsight.json), as serving does. */
+  prompt?: PromptLayout;
 }
 
 interface InfillRun {
@@ -273,7 +278,7 @@ async function infill(dir: string, cases: LineCase[], o: Opts, label: string): P
   const run: InfillRun = { texts: [], seconds: 0, generatedTokens: 0, timedOut: 0 };
   try {
     for (const [k, c] of cases.entries()) {
-      const { result } = await generate(fwd, tok, { uri: `bench:${c.path}`, languageId: languageId(c.lang), prefix: c.prefix, suffix: c.suffix, maxTokens: MAX_TOKENS, mode: 'line', temperature: 0, timeoutMs: 30_000 }, { modelName: folder.name, budget });
+      const { result } = await generate(fwd, tok, { uri: `bench:${c.path}`, languageId: languageId(c.lang), prefix: c.prefix, suffix: c.suffix, maxTokens: MAX_TOKENS, mode: 'line', temperature: 0, timeoutMs: 30_000 }, { modelName: folder.name, budget, heal: o.heal, prompt: o.prompt ?? folder.prompt });
       if (result.kind === 'failed' || result.kind === 'unavailable') throw new Error(`${label}: generation failed: ${result.reason}`);
       if (result.reason === 'time budget') run.timedOut++;
       run.texts.push(result.text);
@@ -310,16 +315,17 @@ async function heldoutBpb(score: ScoreSession, tok: ModelTokenizer, texts: strin
   return { bpb: bits / bytes, bytes, tokens, windows };
 }
 
-/** log p(target) with no hint, the true hint and the placebo hint, per case (cases with a placebo). */
-async function hintScores(score: ScoreSession, tok: ModelTokenizer, cases: LineCase[]) {
+/** log p(target) with no hint, the true hint and the placebo hint, per case (cases with a placebo and a prompt). */
+async function hintScores(score: ScoreSession, tok: ModelTokenizer, cases: LineCase[], layout: PromptLayout | undefined) {
   const budget = promptBudget(score.cfg.maxPositions, MAX_TOKENS);
+  const fim = layout === 'prefix' ? undefined : tok.fim;
   const encode = (s: string) => tok.encode(s);
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const out: { none: number; hint: number; placebo: number }[] = [];
   for (const c of cases) {
-    if (!c.placebo) continue;
+    if (!c.placebo || (!fim && !c.prefix)) continue; // a prefix-only prompt needs a prefix
     const target = encode(c.target).slice(0, MAX_TOKENS);
-    const lp = async (prefix: string) => sum(await score.score(buildFimPrompt(encode, tok.fim, prefix, c.suffix, budget).ids, target));
+    const lp = async (prefix: string) => sum(await score.score(buildFimPrompt(encode, fim, prefix, c.suffix, budget).ids, target));
     const hinted = (said: string) => prefixWithHint(c.prefix, `The developer wrote this instead: ${quote(said)}.`, languageId(c.lang));
     out.push({ none: await lp(c.prefix), hint: await lp(hinted(c.target)), placebo: await lp(hinted(c.placebo)) });
   }
@@ -350,6 +356,8 @@ async function main(): Promise<void> {
       weights: { type: 'string', default: 'full' },
       samples: { type: 'string', default: '6' },
       quick: { type: 'boolean', default: false },
+      'no-heal': { type: 'boolean', default: false },
+      prompt: { type: 'string' },
     },
   });
   const loadAvg = os.loadavg()[0];
@@ -366,7 +374,11 @@ async function main(): Promise<void> {
   const ngramBytes = num('ngram-mb', a['ngram-mb'], quick ? 2 : 20) * 1024 * 1024;
   const order = num('ngram-order', a['ngram-order'], 4, 1);
   const seed = num('seed', a.seed, 1);
-  const o: Opts = { threads: num('threads', a.threads, 1, 1), quantize: a.weights === 'q4' ? 'q4' : 'none' };
+  const o: Opts = { threads: num('threads', a.threads, 1, 1), quantize: a.weights === 'q4' ? 'q4' : 'none', heal: !a['no-heal'] };
+  if (a.prompt !== undefined) {
+    if (a.prompt !== 'fim' && a.prompt !== 'prefix') throw new UsageError(`--prompt must be fim or prefix, not ${a.prompt}`);
+    o.prompt = a.prompt;
+  }
   if (a.weights !== 'full' && a.weights !== 'q4') throw new UsageError(`--weights must be full or q4, not ${a.weights}`);
 
   const modelArg = a.model!;
@@ -466,7 +478,7 @@ async function run({ modelArg, modelDir, trainTokens, work, heldoutFile, trainFi
   const bpbS = secs(t0);
   log(`held-out bits per byte ${bpb.bpb.toFixed(3)} over ${bpb.tokens} tokens (${bpbS.toFixed(1)} s); hint cases…`);
   t0 = performance.now();
-  const hints = await hintScores(score, tok, cases.slice(0, nHint));
+  const hints = await hintScores(score, tok, cases.slice(0, nHint), o.prompt ?? folder.prompt);
   const hintS = secs(t0);
   await score.release();
 
@@ -487,7 +499,8 @@ async function run({ modelArg, modelDir, trainTokens, work, heldoutFile, trainFi
   const out = console.log;
   out(`\nbench:starter — ${modelArg}: ${(params / 1e6).toFixed(2)} M params, ${trainTokens === null ? 'training tokens unknown (no training.json)' : `${(trainTokens / 1e6).toFixed(1)} M training tokens`}; held-out ${heldoutFile}; ${o.threads} ORT thread(s), ${o.quantize === 'q4' ? '4-bit' : 'full-precision'} weights; load avg ${loadAvg.toFixed(2)} at start`);
   out(`\nheld-out causal LM: ${bpb.bpb.toFixed(3)} bits per byte (${bpb.tokens} tokens, ${(bpb.bytes / 1024).toFixed(1)} KB of ${bpbTexts.length} documents, ${bpb.windows} windows of ≤ ${cfg.maxPositions}; ${(bpb.bytes / bpb.tokens).toFixed(2)} bytes/token; ${bpbS.toFixed(1)} s)`);
-  out(`\nsingle-line infill, ${cases.length} held-out cases (${langs}); greedy, ≤ ${MAX_TOKENS} tokens, line mode, prompt ≤ ${promptBudget(cfg.maxPositions, MAX_TOKENS).maxPromptTokens} tokens`);
+  const layout = o.prompt ?? folder.prompt ?? 'fim';
+  out(`\nsingle-line infill, ${cases.length} held-out cases (${langs}); greedy, ≤ ${MAX_TOKENS} tokens, line mode, ${layout === 'fim' ? 'FIM' : 'prefix-only'} prompt ≤ ${promptBudget(cfg.maxPositions, MAX_TOKENS).maxPromptTokens} tokens, token healing ${o.heal ? 'on' : 'off'}`);
   out(`  ${'completer'.padEnd(34)} ${'exact'.padStart(8)}   ${'chrF'.padStart(6)}   (chrF on 0..1: char 1..6-grams, β = 2, whitespace removed)`);
   out(row('trained model', m, genRate(model)));
   out(row('random weights, same shape', rnd, genRate(random)));
@@ -510,7 +523,7 @@ async function run({ modelArg, modelDir, trainTokens, work, heldoutFile, trainFi
       random_line_exact_match: round(rnd.exact), random_line_chrf: round(rnd.chrf),
       baseline_line_exact_match: round(base.exact), baseline_line_chrf: round(base.chrf),
       hint_copy_rate: round(hintRate), hint_logp_gain: round(hintGain), placebo_logp_gain: round(placeboGain),
-      cases: cases.length, load_avg: round(loadAvg, 2),
+      cases: cases.length, prompt: layout, token_healing: o.heal, load_avg: round(loadAvg, 2),
     }),
   );
 }

@@ -26,6 +26,8 @@ export interface Episode {
   logprobs: number[];
   /** Prompt token ids the suggestion came from (dropped when redaction changed the prompt text). */
   promptTokenIds: number[];
+  /** The end of the prefix the token ids re-spell (token healing): decode(tokenIds) === healed + suggestion. */
+  healed?: string;
   adapterVersion: number;
   model: string;
   mode?: 'line' | 'block';

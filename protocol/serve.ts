@@ -36,6 +36,11 @@ export interface CompleteResult {
   logprobs: number[];
   /** Prompt token ids the suggestion was generated from (context for training). */
   promptTokenIds: number[];
+  /**
+   * Token healing: the end of the prefix that the prompt left out and the first token ids re-spell,
+   * so decode(tokenIds) === healed + text. Absent when nothing was re-spelt.
+   */
+  healed?: string;
   /** Adapter version that produced it (0 = base model). */
   adapterVersion: number;
   /** Model folder name, for the record. */

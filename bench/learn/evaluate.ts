@@ -67,7 +67,7 @@ export class Evaluator {
   }
 
   context(prefix: string, suffix: string): number[] {
-    return buildFimPrompt((s) => this.tok.encode(s), this.tok.fim, prefix, suffix, promptBudget(this.folder.cfg.maxPositions, MAX_TOKENS)).ids;
+    return buildFimPrompt((s) => this.tok.encode(s), this.folder.prompt === 'prefix' ? undefined : this.tok.fim, prefix, suffix, promptBudget(this.folder.cfg.maxPositions, MAX_TOKENS)).ids;
   }
 
   /** What serving would record for `text` served at this spot: prompt ids, token ids, their log-probs. */

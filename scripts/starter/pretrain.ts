@@ -18,8 +18,9 @@ import type { ModelConfig } from '../../server/model/config';
 import { Trainer, type TrainEpisode } from '../../server/train/step';
 import { seededRandom } from '../../server/train/random';
 import { matmulGflops } from '../../bench/roofline';
-import { ANNEAL, CONTEXT, DEFAULT_RECIPE, MIX, flopsPerToken, paramCount, starterConfig, type TrainRecipe } from './recipe';
+import { ANNEAL, CONTEXT, DEFAULT_RECIPE, MIX, SERVING, flopsPerToken, paramCount, starterConfig, type TrainRecipe } from './recipe';
 import { initialWeights, writeModelFolder } from './init';
+import { SERVING_FILE } from '../../server/model/folder';
 import { permutation, RowBuilder, type Doc, type SpecialIds, type StreamCursor } from './examples';
 import { readCorpus } from './corpusFile';
 
@@ -250,6 +251,7 @@ function exportModel(out: string, tokenizerDir: string, cfg: ModelConfig, tr: Tr
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(tokenizerDir, f), path.join(out, f));
   const summary = { params: paramCount(cfg), steps: state.step, train_tokens: state.tokens, train_minutes: Math.round(state.elapsedMs / 60_000), final_loss_ema: state.lossEma, heldout_loss: state.heldoutLoss, context: state.context, recipe: state.recipe };
   fs.writeFileSync(path.join(out, 'training.json'), JSON.stringify(summary, null, 2) + '\n');
+  fs.writeFileSync(path.join(out, SERVING_FILE), JSON.stringify(SERVING, null, 2) + '\n');
   console.log(`[pretrain] wrote ${out}: ${JSON.stringify(summary)}`);
 }
 

@@ -277,6 +277,7 @@ function validateEpisode(ep: Episode): string | undefined {
   if (typeof ep.id !== 'string' || ep.id.length === 0 || ep.id.length > 200) return 'episode.id must be a non-empty string';
   if (typeof ep.createdAt !== 'number') return 'episode.createdAt must be epoch ms';
   if (typeof ep.suggestion !== 'string') return 'episode.suggestion must be a string';
+  if (ep.healed !== undefined && typeof ep.healed !== 'string') return 'episode.healed must be a string when present';
   if (!Array.isArray(ep.tokenIds) || !Array.isArray(ep.logprobs) || ep.tokenIds.length !== ep.logprobs.length)
     return `episode.tokenIds and episode.logprobs must be arrays of equal length (got ${ep.tokenIds?.length} and ${ep.logprobs?.length})`;
   return undefined;
@@ -291,8 +292,9 @@ export function redactEpisode(ep: Episode): Episode {
   const { value, found } = redactDeep({ ...ep, tokenIds: [], logprobs: [], promptTokenIds: [] });
   if (found.length === 0) return ep;
   const out: Episode = { ...value, redacted: true };
-  out.tokenIds = value.suggestion === ep.suggestion ? ep.tokenIds : [];
-  out.logprobs = value.suggestion === ep.suggestion ? ep.logprobs : [];
+  const spelt = value.suggestion === ep.suggestion && value.healed === ep.healed; // the ids spell healed + suggestion
+  out.tokenIds = spelt ? ep.tokenIds : [];
+  out.logprobs = spelt ? ep.logprobs : [];
   out.promptTokenIds = value.prefixExcerpt === ep.prefixExcerpt && value.suffixExcerpt === ep.suffixExcerpt ? ep.promptTokenIds : [];
   return out;
 }

@@ -172,9 +172,12 @@ export type ScoreMany = (pairs: { context: number[]; response: number[] }[], ada
 /** Longest developer text trained as a target, in tokens. */
 export const MAX_TARGET_TOKENS = 64;
 
-/** The target's tokens, cut to MAX_TARGET_TOKENS and to what fits after the context in `maxPositions`. */
-export function targetTokens(text: string, served: { text: string; ids: number[] }, contextLength: number, maxPositions: number, tok: BatchTokenizer): number[] {
-  const ids = text === served.text ? served.ids : tok.encode(text);
+/**
+ * The target's tokens, cut to MAX_TARGET_TOKENS and to what fits after the context in `maxPositions`.
+ * After a healed prompt the context lacks the prefix's last token, so the target re-spells it too.
+ */
+export function targetTokens(text: string, served: { text: string; ids: number[]; healed?: string }, contextLength: number, maxPositions: number, tok: BatchTokenizer): number[] {
+  const ids = text === served.text ? served.ids : tok.encode((served.healed ?? '') + text);
   return ids.slice(0, Math.max(0, Math.min(MAX_TARGET_TOKENS, maxPositions - contextLength)));
 }
 
@@ -201,7 +204,7 @@ export async function buildTargetRows(items: BatchItem[], replay: BatchItem[], r
       const t = j.target;
       const w = t ? rule.targets[t.source] ?? 0 : 0;
       if (t && (w > 0 || (rule.pair > 0 && t.rejected !== undefined))) {
-        const ids = targetTokens(t.text, { text: view.suggestion, ids: view.tokenIds }, context.length, maxPositions, tok);
+        const ids = targetTokens(t.text, { text: view.suggestion, ids: view.tokenIds, healed: view.healed }, context.length, maxPositions, tok);
         if (!ids.length) continue;
         if (rule.pair > 0 && t.rejected !== undefined && view.tokenIds.length) {
           rows.push(row('target', ids, w, { pair: pairs }), row('rejected', view.tokenIds, 0, { pair: pairs }));

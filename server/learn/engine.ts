@@ -284,7 +284,7 @@ export class LearnEngine {
     const usable = (list: BatchItem[] | undefined) => (list ?? []).filter((i) => !trained.has(i.view.id) && i.judgement.target);
     const toPairs = (list: BatchItem[]) => list.flatMap((i) => {
       const t = i.judgement.target!;
-      const ids = targetTokens(t.text, { text: i.view.suggestion, ids: i.view.tokenIds }, i.view.promptTokenIds.length, this.folder.cfg.maxPositions, this.tok);
+      const ids = targetTokens(t.text, { text: i.view.suggestion, ids: i.view.tokenIds, healed: i.view.healed }, i.view.promptTokenIds.length, this.folder.cfg.maxPositions, this.tok);
       const rejected = t.rejected !== undefined && i.view.tokenIds.length ? i.view.tokenIds : undefined;
       return ids.length ? [{ id: i.view.id, context: i.view.promptTokenIds, target: ids, rejected }] : [];
     });

@@ -13,6 +13,32 @@ export interface ModelFolder {
   cfg: ModelConfig;
   tensors: Map<string, TensorInfo>;
   tokenizerFile: string;
+  /**
+   * How serving lays out a prompt: 'fim' (prefix and suffix around FIM markers, the default when
+   * the tokenizer has them) or 'prefix' (only the text before the cursor, as a causal model reads
+   * it). A folder's optional hindsight.json {"prompt": "prefix"} chooses it, for a model whose FIM
+   * is measured to be weaker than its plain continuation.
+   */
+  prompt?: PromptLayout;
+}
+
+export type PromptLayout = 'fim' | 'prefix';
+
+/** The optional hindsight.json of a model folder: Hindsight's serving choices for this model. */
+export const SERVING_FILE = 'hindsight.json';
+
+function readServingChoices(dir: string): { prompt?: PromptLayout } {
+  const file = path.join(dir, SERVING_FILE);
+  if (!fs.existsSync(file)) return {};
+  let j: unknown;
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ModelFolderError(file, `not valid JSON (${(e as Error).message})`);
+  }
+  const prompt = (j as { prompt?: unknown } | null)?.prompt;
+  if (prompt !== undefined && prompt !== 'fim' && prompt !== 'prefix') throw new ModelFolderError(file, `"prompt" must be "fim" or "prefix", not ${JSON.stringify(prompt)}`);
+  return prompt ? { prompt } : {};
 }
 
 export type TensorKind = 'proj' | 'bias' | 'norm' | 'embed';
@@ -59,5 +85,5 @@ export function openModelFolder(dir: string): ModelFolder {
   validateCheckpoint(cfg, tensors, dir);
   const tokenizerFile = path.join(dir, 'tokenizer.json');
   if (!fs.existsSync(tokenizerFile)) throw new ModelFolderError(tokenizerFile, 'missing (the model folder needs its tokenizer.json)');
-  return { dir, name: path.basename(path.resolve(dir)), cfg, tensors, tokenizerFile };
+  return { dir, name: path.basename(path.resolve(dir)), cfg, tensors, tokenizerFile, ...readServingChoices(dir) };
 }

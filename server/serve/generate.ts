@@ -5,11 +5,13 @@
 // The model is an interface, so the loop is tested with a scripted model as well as a real one.
 import type { serve } from '../../protocol';
 import type { ModelTokenizer } from '../model/tokenizer';
+import type { PromptLayout } from '../model/folder';
 import { IncrementalDecoder } from '../model/tokenizer';
 import { buildFimPrompt, DEFAULT_BUDGET, type PromptBudget } from './fim';
-import { sampleToken, seededRandom } from './sampling';
+import { logSumExp, sampleToken, seededRandom } from './sampling';
 import { checkStop, stopContextFor } from './stopRules';
 import { alignToText, type Aligned, type TailScorer } from './alignTokens';
+import { HealingMask, healPrompt } from './tokenHealing';
 
 export interface StepModel<Cache extends { ids: number[] }> {
   readonly adapterVersion: number;
@@ -26,6 +28,10 @@ export interface GenerateOptions<Cache> {
   budget?: PromptBudget;
   modelName?: string;
   now?: () => number;
+  /** Re-spell the prefix's last token (tokenHealing.ts); default true. */
+  heal?: boolean;
+  /** 'prefix': prompt with the text before the cursor only, even when the tokenizer has FIM tokens. */
+  prompt?: PromptLayout;
 }
 
 export const DEFAULTS = { maxTokens: 64, timeoutMs: 2000, mode: 'line' as const };
@@ -44,16 +50,23 @@ export async function generate<Cache extends { ids: number[] }>(
   const deadline = t0 + (params.timeoutMs ?? DEFAULTS.timeoutMs);
   const random = seededRandom(params.seed ?? 0);
   const sampling = { temperature: params.temperature ?? 0, topP: params.topP ?? 1 };
-  const prompt = buildFimPrompt((s) => tok.encode(s), tok.fim, params.prefix, params.suffix, opts.budget ?? DEFAULT_BUDGET);
+  const fim = opts.prompt === 'prefix' ? undefined : tok.fim;
+  const { prompt, healed } = healPrompt(buildFimPrompt((s) => tok.encode(s), fim, params.prefix, params.suffix, opts.budget ?? DEFAULT_BUDGET), fim !== undefined, params.prefix, tok, opts.heal ?? true);
   const stopCtx = stopContextFor(params.prefix, params.suffix, mode);
   const adapterVersion = model.adapterVersion;
   const tokenIds: number[] = [];
   const logprobs: number[] = [];
-  const result = (kind: serve.CompleteResult['kind'], out: Aligned, reason?: string): serve.CompleteResult => ({
-    kind: kind === 'success' && out.text.trim() === '' ? 'empty' : kind,
-    text: out.text, tokenIds: out.ids, logprobs: out.logprobs, promptTokenIds: prompt.ids, adapterVersion, model: opts.modelName ?? '', elapsedMs: now() - t0,
-    ...(reason ? { reason } : {}),
-  });
+  // `out` spells healed + shown text; ids that never got past the healed text show nothing.
+  const result = (kind: serve.CompleteResult['kind'], out: Aligned, reason?: string): serve.CompleteResult => {
+    const whole = out.text.startsWith(healed);
+    const text = whole ? out.text.slice(healed.length) : '';
+    const spelt = whole && out.ids.length > 0 && healed !== '';
+    return {
+      kind: kind === 'success' && text.trim() === '' ? 'empty' : kind,
+      text, tokenIds: whole ? out.ids : [], logprobs: whole ? out.logprobs : [], promptTokenIds: prompt.ids, ...(spelt ? { healed } : {}), adapterVersion, model: opts.modelName ?? '', elapsedMs: now() - t0,
+      ...(reason ? { reason } : {}),
+    };
+  };
   const cancelled = () => opts.isCancelled?.() ?? false;
   const none: Aligned = { text: '', ids: [], logprobs: [] };
 
@@ -70,6 +83,8 @@ export async function generate<Cache extends { ids: number[] }>(
     }
   }
   if (cancelled()) return { result: result('cancelled', none, 'cancelled before prefill'), cache: undefined, reusedTokens };
+  // A causal model (no FIM tokens) at the very start of a file has nothing to continue from.
+  if (!prompt.ids.length) return { result: result('success', none, 'nothing before the cursor'), cache: undefined, reusedTokens };
   let { logits, cache: next } = await model.step(prompt.ids.slice(reusedTokens), cache);
   cache = next;
   /** Index of the generated token `logits` predicts. */
@@ -91,21 +106,38 @@ export async function generate<Cache extends { ids: number[] }>(
       return logits;
     },
   };
-  const success = async (target: string, reason: string) => ({ result: result('success', await alignToText(target, tokenIds, logprobs, tok, scorer), reason), cache, reusedTokens });
+  const success = async (shown: string, reason: string) => ({
+    // Nothing past the healed text: nothing shown, nothing to record (not even its re-spelling).
+    result: result('success', healed && !shown ? none : await alignToText(healed + shown, tokenIds, logprobs, tok, scorer), reason), cache, reusedTokens,
+  });
 
   const decoder = new IncrementalDecoder(tok);
+  const healing = new HealingMask(tok, healed);
+  /** Decoded so far, and the part after the healed text: what the editor would show. */
+  let spelt = '';
   let text = '';
-  for (let i = 0; i < maxTokens; i++) {
+  // Tokens that only re-spell the healed text are not counted against maxTokens.
+  let limit = maxTokens;
+  for (let i = 0; i < limit; i++) {
     if (cancelled()) return { result: result('cancelled', none, 'cancelled'), cache, reusedTokens };
-    const { id, logprob } = sampleToken(logits, sampling, random);
+    // While healing, only tokens that re-spell the prefix's end; the log-prob stays the model's own.
+    const masked = healing.apply(logits);
+    if (masked !== logits && !masked.some((x) => x > -Infinity)) return success('', 'no token re-spells the text before the cursor');
+    const { id, logprob } = sampleToken(masked, sampling, random, undefined, logSumExp(logits));
     if (tok.stopIds.has(id)) return success(text, 'stop token');
+    healing.push(id);
     tokenIds.push(id);
     logprobs.push(logprob);
-    text += decoder.push(id);
-    const s = checkStop(text, stopCtx);
-    if (s.stop) return success(text.slice(0, s.keep), s.reason!);
-    if (now() > deadline) return success(trimPartialLine(text, mode), 'time budget');
-    if (i + 1 === maxTokens) break;
+    spelt += decoder.push(id);
+    text = spelt.length > healed.length ? spelt.slice(healed.length) : '';
+    if (healing.active || (healed && spelt.length === healed.length)) {
+      limit++;
+    } else {
+      const s = checkStop(text, stopCtx);
+      if (s.stop) return success(text.slice(0, s.keep), s.reason!);
+      if (now() > deadline) return success(trimPartialLine(text, mode), 'time budget');
+    }
+    if (i + 1 === limit) break;
     ({ logits, cache } = await model.step([id], cache));
     logitsAt++;
   }

@@ -156,6 +156,7 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
       tokenIds: result.tokenIds,
       logprobs: result.logprobs,
       promptTokenIds: result.promptTokenIds,
+      ...(result.healed ? { healed: result.healed } : {}),
       adapterVersion: result.adapterVersion,
       model: result.model,
       mode,

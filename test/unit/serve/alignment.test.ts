@@ -9,6 +9,11 @@ import { QWEN_TOKENIZER_DIR } from '../../../scripts/make-model';
 import { generate, type StepModel } from '../../../server/serve/generate';
 import { logSumExp } from '../../../server/serve/sampling';
 import type { serve } from '../../../protocol';
+import { buildFimPrompt } from '../../../server/serve/fim';
+import { healPrompt } from '../../../server/serve/tokenHealing';
+
+/** The text healing takes back from this prefix (its last token's). */
+const healedText = (prefix: string) => healPrompt(buildFimPrompt((x) => tok.encode(x), tok.fim, prefix, '\n'), true, prefix, tok).healed;
 
 const tok = loadTokenizer(QWEN_TOKENIZER_DIR, [151643]);
 const V = 151936;
@@ -61,20 +66,25 @@ const cases: Case[] = [
   { name: 'stop token', writes: 'return x', params: { mode: 'block' }, shown: 'return x', reason: 'stop token' },
 ];
 
-for (const c of cases) {
-  test(`ids spell the shown text: ${c.name}`, async () => {
-    const script = tok.encode(c.writes);
-    const params: serve.CompleteParams = { uri: 'file:///a.py', languageId: 'python', prefix: 'def f():\n    ', suffix: '\n', ...c.params };
-    let t = 0;
-    const { result } = await generate(positional(script), tok, params, c.clockStep ? { now: () => (t += c.clockStep!) } : {});
-    assert.equal(result.reason, c.reason);
-    assert.equal(result.text, c.shown);
-    assert.equal(result.tokenIds.length === 0 ? '' : tok.decode(result.tokenIds), result.text, 'decode(tokenIds) is the shown text');
-    assert.equal(result.logprobs.length, result.tokenIds.length);
-    // Every token's log-prob is the model's at its position, sampled or spelt.
-    result.tokenIds.forEach((id, k) => {
-      const l = logitsAt(script, k);
-      assert.ok(Math.abs(result.logprobs[k] - (l[id] - logSumExp(l))) < 1e-9, `token ${k} (${JSON.stringify(tok.decode([id]))}): log-prob ${result.logprobs[k]}`);
+// With token healing the prompt leaves out the prefix's last token and the model's first tokens
+// re-spell it: the script then writes that text first, and the ids spell healed + shown text.
+for (const heal of [false, true])
+  for (const c of cases) {
+    test(`ids spell the shown text: ${c.name}${heal ? ' (token healing)' : ''}`, async () => {
+      const params: serve.CompleteParams = { uri: 'file:///a.py', languageId: 'python', prefix: 'def f():\n    ', suffix: '\n', ...c.params };
+      const healed = heal ? healedText(params.prefix) : '';
+      const script = tok.encode(healed + c.writes);
+      let t = 0;
+      const { result } = await generate(positional(script), tok, params, { heal, ...(c.clockStep ? { now: () => (t += c.clockStep!) } : {}) });
+      assert.equal(result.reason, c.reason);
+      assert.equal(result.text, c.shown);
+      assert.equal(result.healed ?? '', result.tokenIds.length ? healed : '');
+      assert.equal(result.tokenIds.length === 0 ? '' : tok.decode(result.tokenIds), (result.healed ?? '') + result.text, 'decode(tokenIds) is the healed text + the shown text');
+      assert.equal(result.logprobs.length, result.tokenIds.length);
+      // Every token's log-prob is the model's at its position, sampled or spelt.
+      result.tokenIds.forEach((id, k) => {
+        const l = logitsAt(script, k);
+        assert.ok(Math.abs(result.logprobs[k] - (l[id] - logSumExp(l))) < 1e-9, `token ${k} (${JSON.stringify(tok.decode([id]))}): log-prob ${result.logprobs[k]}`);
+      });
     });
-  });
-}
+  }

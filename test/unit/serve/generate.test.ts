@@ -35,11 +35,13 @@ function scripted(script: number[], onStep?: (n: number) => void): StepModel<{ i
     },
   };
 }
+/** The scripts write from the cursor, so these tests turn token healing off (tokenHealing.test.ts covers it). */
+const fromCursor = <C extends { ids: number[] }>(m: StepModel<C>, t: typeof tok, p: serve.CompleteParams, o: Parameters<typeof generate<C>>[3] = {}) => generate(m, t, p, { heal: false, ...o });
 const params = (over: Partial<serve.CompleteParams> = {}): serve.CompleteParams => ({ uri: 'file:///a.py', languageId: 'python', prefix: 'def f():\n    ', suffix: '\n', ...over });
 
 test('generation stops at EOS and returns text, ids, log-probs, prompt and adapter version', async () => {
   const body = tok.encode('return 1');
-  const { result } = await generate(scripted([...body, 151643, 42]), tok, params({ mode: 'block' }));
+  const { result } = await fromCursor(scripted([...body, 151643, 42]), tok, params({ mode: 'block' }));
   assert.equal(result.kind, 'success');
   assert.equal(result.text, 'return 1');
   assert.deepEqual(result.tokenIds, body);
@@ -52,36 +54,36 @@ test('generation stops at EOS and returns text, ids, log-probs, prompt and adapt
 
 test('line mode stops at the newline and drops tokens past the cut; max tokens bounds the rest', async () => {
   const ids = tok.encode('x + 1\n\nfoo');
-  const { result } = await generate(scripted(ids), tok, params({ mode: 'line' }));
+  const { result } = await fromCursor(scripted(ids), tok, params({ mode: 'line' }));
   assert.equal(result.text, 'x + 1');
   assert.equal(result.reason, 'newline');
   assert.ok(tok.decode(result.tokenIds).startsWith('x + 1') && result.tokenIds.length <= ids.indexOf(tok.encode('\n\n')[0]) + 1);
-  const capped = await generate(scripted(tok.encode('a b c d e f g h')), tok, params({ maxTokens: 3 }));
+  const capped = await fromCursor(scripted(tok.encode('a b c d e f g h')), tok, params({ maxTokens: 3 }));
   assert.equal(capped.result.tokenIds.length, 3);
   assert.equal(capped.result.reason, 'max tokens');
-  const onlyStop = await generate(scripted([151643]), tok, params());
+  const onlyStop = await fromCursor(scripted([151643]), tok, params());
   assert.equal(onlyStop.result.kind, 'empty');
 });
 
 test('cancellation mid-generation ends the loop at the next step', async () => {
   let cancelled = false;
   const m = scripted(tok.encode(' a a a a a a a a a a a a a a a a a a a a'), (n) => { if (n === 4) cancelled = true; });
-  const { result } = await generate(m, tok, params({ maxTokens: 50, mode: 'block' }), { isCancelled: () => cancelled });
+  const { result } = await fromCursor(m, tok, params({ maxTokens: 50, mode: 'block' }), { isCancelled: () => cancelled });
   assert.equal(result.kind, 'cancelled');
   assert.equal(m.steps.length, 4, 'no model step after the cancel');
 });
 
 test('the wall-time budget ends generation', async () => {
   let t = 0;
-  const { result } = await generate(scripted(tok.encode(' a a a a a a a a a a')), tok, params({ timeoutMs: 30, maxTokens: 50, mode: 'block' }), { now: () => (t += 10) });
+  const { result } = await fromCursor(scripted(tok.encode(' a a a a a a a a a a')), tok, params({ timeoutMs: 30, maxTokens: 50, mode: 'block' }), { now: () => (t += 10) });
   assert.equal(result.reason, 'time budget');
   assert.ok(result.tokenIds.length < 5);
 });
 
 test('a repeated prompt prefix reuses the KV cache and runs only the new tokens', async () => {
   const m = scripted([151643]);
-  const first = await generate(m, tok, params({ prefix: 'import os\nimport sys\n', suffix: '' }));
-  const second = await generate(m, tok, params({ prefix: 'import os\nimport sys\nimport re', suffix: '' }), { reuse: first.cache });
+  const first = await fromCursor(m, tok, params({ prefix: 'import os\nimport sys\n', suffix: '' }));
+  const second = await fromCursor(m, tok, params({ prefix: 'import os\nimport sys\nimport re', suffix: '' }), { reuse: first.cache });
   assert.ok(second.reusedTokens > 3);
   assert.equal(m.steps[1].length, second.result.promptTokenIds.length - second.reusedTokens);
 });
@@ -90,8 +92,8 @@ test('over the token budget, typing on at the cursor still reuses the KV cache o
   const m = scripted([151643]);
   const long = Array.from({ length: 600 }, (_, i) => `value_${i} = compute(${i})\n`).join('') + 'result = ';
   const budget = { maxPromptTokens: 512, suffixShare: 0.25 };
-  const first = await generate(m, tok, params({ prefix: long, suffix: '\nreturn result\n' }), { budget });
-  const second = await generate(m, tok, params({ prefix: long + 'total(x, y)', suffix: '\nreturn result\n' }), { reuse: first.cache, budget });
+  const first = await fromCursor(m, tok, params({ prefix: long, suffix: '\nreturn result\n' }), { budget });
+  const second = await fromCursor(m, tok, params({ prefix: long + 'total(x, y)', suffix: '\nreturn result\n' }), { reuse: first.cache, budget });
   assert.ok(first.result.promptTokenIds.length > 400, 'the prompt is at its budget');
   assert.ok(second.reusedTokens > first.result.promptTokenIds.length - 140, `reused ${second.reusedTokens} of ${first.result.promptTokenIds.length}`);
 });
@@ -102,7 +104,7 @@ test('serving worker: tiny model completes, cache reuse equals a fresh run, adap
   const server = await ModelServer.start(dir, { intraOpThreads: 1 });
   try {
     // No wall-time budget: on a busy machine it would cut runs at different tokens.
-    const p = params({ maxTokens: 12, mode: 'block', timeoutMs: 600_000 });
+    const p = params({ prefix: 'def f(x):\n    return x', maxTokens: 12, mode: 'block', timeoutMs: 600_000 });
     const a = await server.complete(p);
     const again = await server.complete(p); // fully reused prompt prefix: same greedy result
     assert.equal(a.kind === 'success' || a.kind === 'empty', true, a.reason);
