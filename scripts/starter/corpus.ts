@@ -5,10 +5,17 @@
 // Everything fetched is cached under .cache/starter/ (gitignored), so later runs work offline.
 // Output: .cache/starter/corpus/{train,heldout}.jsonl and the committed manifest
 // scripts/starter/corpus-manifest.jsonl.gz (one line per kept file, with its sha256).
-// Usage: npm run starter:corpus -- [--check] [--max-mb N] [--offline]
-//   --check    rebuild from the cache only and verify every manifest line (nothing is written)
-//   --max-mb N keep a deterministic sample of at most N MB of text (by sha256 order)
-//   --offline  never fetch; fail naming what is missing from the cache
+// Usage: npm run starter:corpus -- [--check] [--max-mb N] [--offline] [--cache DIR] [--manifest FILE] [--sources FILE]
+//   --check         rebuild from the cache only and verify every manifest line (nothing is written)
+//   --max-mb N      keep a deterministic sample of at most N MB of text (by sha256 order)
+//   --offline       never fetch; fail naming what is missing from the cache
+//   --cache DIR     use DIR instead of .cache/starter/ (DIR/{npm,deb,extracted,corpus})
+//   --manifest FILE write (or, with --check, verify) FILE instead of scripts/starter/corpus-manifest.jsonl.gz
+//   --sources FILE  a JSON file replacing the pinned lists of sources.ts:
+//                   { "npm": ["name@version", ...], "deb": [["name", "version"], ...],
+//                     "stdlib": { "dir", "debPackage", "license" } | null }
+//                   (a missing key means none; a relative stdlib dir is read from FILE's folder)
+// The last three exist for tests (test/unit/starter/corpusCli.test.ts runs the CLI on a fixture).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,12 +27,65 @@ import {
 import { DEB_SOURCES, NPM_SOURCES, PYTHON_STDLIB } from './sources';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CACHE = path.join(ROOT, '.cache/starter');
-const NPM_CACHE = path.join(CACHE, 'npm');
-const DEB_CACHE = path.join(CACHE, 'deb');
-const EXTRACTED = path.join(CACHE, 'extracted');
-const OUT = path.join(CACHE, 'corpus');
-const MANIFEST = path.join(ROOT, 'scripts/starter/corpus-manifest.jsonl.gz');
+const DEFAULT_CACHE = path.join(ROOT, '.cache/starter');
+const DEFAULT_MANIFEST = path.join(ROOT, 'scripts/starter/corpus-manifest.jsonl.gz');
+
+type Stdlib = { dir: string; debPackage: string; license: string };
+
+/** Where a run caches, writes and verifies, and which sources it reads (the defaults, or --cache/--manifest/--sources). */
+interface Config {
+  npmCache: string;
+  debCache: string;
+  extracted: string;
+  out: string;
+  manifest: string;
+  npm: readonly string[];
+  deb: readonly (readonly [name: string, version: string])[];
+  stdlib: Stdlib | null;
+}
+
+type Sources = Pick<Config, 'npm' | 'deb' | 'stdlib'>;
+const PINNED: Sources = { npm: NPM_SOURCES, deb: DEB_SOURCES, stdlib: PYTHON_STDLIB };
+
+function config(cache: string, manifest: string, { npm, deb, stdlib }: Sources): Config {
+  return { npmCache: path.join(cache, 'npm'), debCache: path.join(cache, 'deb'), extracted: path.join(cache, 'extracted'), out: path.join(cache, 'corpus'), manifest, npm, deb, stdlib };
+}
+
+/** Set once from the command line, before anything reads it. */
+let cfg: Config = config(DEFAULT_CACHE, DEFAULT_MANIFEST, PINNED);
+
+/** A path for messages: relative to the repository when inside it. */
+function shown(p: string): string {
+  const r = path.relative(ROOT, p);
+  return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
+}
+
+/** Reads a --sources file (same shape as sources.ts); a missing key means no sources of that kind. */
+function readSources(file: string): Sources {
+  const bad = (what: string) => new Error(`--sources ${file}: ${what}`);
+  let j: { npm?: unknown; deb?: unknown; stdlib?: unknown };
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw bad(e instanceof Error ? e.message : String(e));
+  }
+  if (!j || typeof j !== 'object' || Array.isArray(j)) throw bad('not a JSON object');
+  const npm = j.npm ?? [];
+  if (!Array.isArray(npm) || !npm.every((s) => typeof s === 'string' && s.lastIndexOf('@') > 0)) throw bad('"npm" must be a list of "name@version"');
+  const deb = j.deb ?? [];
+  if (!Array.isArray(deb) || !deb.every((d) => Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string' && x))) {
+    throw bad('"deb" must be a list of ["name", "version"]');
+  }
+  const st = j.stdlib ?? null;
+  const isStdlib = (x: unknown): x is Stdlib =>
+    !!x && typeof x === 'object' && ['dir', 'debPackage', 'license'].every((k) => typeof (x as Record<string, unknown>)[k] === 'string');
+  if (st !== null && !isStdlib(st)) throw bad('"stdlib" must be null or { "dir", "debPackage", "license" }');
+  return {
+    npm: npm as string[],
+    deb: deb as [string, string][],
+    stdlib: st && { dir: path.resolve(path.dirname(file), st.dir), debPackage: st.debPackage, license: st.license },
+  };
+}
 
 /** ~5% of packages held out, and at least this many per split group so each language is evaluated. */
 const HELDOUT_FRACTION = 0.05;
@@ -58,16 +118,30 @@ interface Entry {
 const log = (msg: string) => console.log(`[corpus] ${msg}`);
 
 function parseArgs(argv: string[]) {
-  const opts = { check: false, offline: false, maxMb: undefined as number | undefined };
+  const opts = {
+    check: false,
+    offline: false,
+    maxMb: undefined as number | undefined,
+    cache: undefined as string | undefined,
+    manifest: undefined as string | undefined,
+    sources: undefined as string | undefined,
+  };
+  const value = (i: number, a: string) => {
+    if (argv[i] === undefined || argv[i].startsWith('--')) throw new Error(`${a} needs a value`);
+    return path.resolve(argv[i]);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--check') opts.check = true;
+    else if (a === '--cache') opts.cache = value(++i, a);
+    else if (a === '--manifest') opts.manifest = value(++i, a);
+    else if (a === '--sources') opts.sources = value(++i, a);
     else if (a === '--offline') opts.offline = true;
     else if (a === '--max-mb') {
       opts.maxMb = Number(argv[++i]);
       if (!(opts.maxMb > 0)) throw new Error('--max-mb needs a positive number');
     } else if (a === '--help' || a === '-h') {
-      console.log('Usage: npm run starter:corpus -- [--check] [--max-mb N] [--offline]');
+      console.log('Usage: npm run starter:corpus -- [--check] [--max-mb N] [--offline] [--cache DIR] [--manifest FILE] [--sources FILE]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -115,20 +189,20 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T, index
 
 /** Fetches missing npm tarballs; returns the errors (one per package that could not be had). */
 async function fetchNpm(offline: boolean): Promise<string[]> {
-  fs.mkdirSync(NPM_CACHE, { recursive: true });
-  const missing = NPM_SOURCES.filter((s) => {
+  fs.mkdirSync(cfg.npmCache, { recursive: true });
+  const missing = cfg.npm.filter((s) => {
     const { name, version } = splitSpec(s);
-    return !fs.existsSync(path.join(NPM_CACHE, tarballName(name, version)));
+    return !fs.existsSync(path.join(cfg.npmCache, tarballName(name, version)));
   });
-  log(`npm: ${NPM_SOURCES.length - missing.length}/${NPM_SOURCES.length} tarballs cached${missing.length ? `, ${missing.length} to fetch` : ''}`);
-  if (offline) return missing.map((s) => `${s}: not in ${path.relative(ROOT, NPM_CACHE)} (fetching it needs the npm registry; run without --check/--offline)`);
+  log(`npm: ${cfg.npm.length - missing.length}/${cfg.npm.length} tarballs cached${missing.length ? `, ${missing.length} to fetch` : ''}`);
+  if (offline) return missing.map((s) => `${s}: not in ${shown(cfg.npmCache)} (fetching it needs the npm registry; run without --check/--offline)`);
   const errors: string[] = [];
   let done = 0;
   await pool(missing, 4, async (spec) => {
-    const r = await run('npm', ['pack', spec, '--pack-destination', NPM_CACHE, '--loglevel=error'], NPM_CACHE);
+    const r = await run('npm', ['pack', spec, '--pack-destination', cfg.npmCache, '--loglevel=error'], cfg.npmCache);
     const { name, version } = splitSpec(spec);
     done++;
-    if (r.code !== 0 || !fs.existsSync(path.join(NPM_CACHE, tarballName(name, version)))) {
+    if (r.code !== 0 || !fs.existsSync(path.join(cfg.npmCache, tarballName(name, version)))) {
       const why = r.out.split('\n').filter((l) => l.startsWith('npm error')).slice(0, 2).join(' | ') || r.out.trim();
       errors.push(`${spec}: npm pack failed — the npm registry is needed to fetch it (cached tarballs keep working offline): ${why}`);
       log(`npm: ${done}/${missing.length} FAILED ${spec}`);
@@ -138,25 +212,25 @@ async function fetchNpm(offline: boolean): Promise<string[]> {
 }
 
 function findDeb(name: string, version: string): string | undefined {
-  if (!fs.existsSync(DEB_CACHE)) return undefined;
-  const f = fs.readdirSync(DEB_CACHE).find((f) => f.startsWith(debPrefix(name, version)) && f.endsWith('.deb'));
-  return f && path.join(DEB_CACHE, f);
+  if (!fs.existsSync(cfg.debCache)) return undefined;
+  const f = fs.readdirSync(cfg.debCache).find((f) => f.startsWith(debPrefix(name, version)) && f.endsWith('.deb'));
+  return f && path.join(cfg.debCache, f);
 }
 
 /** Downloads missing .deb files (no install); returns the errors. */
 async function fetchDebs(offline: boolean): Promise<string[]> {
-  fs.mkdirSync(DEB_CACHE, { recursive: true });
-  const missing = DEB_SOURCES.filter(([n, v]) => !findDeb(n, v));
-  log(`deb: ${DEB_SOURCES.length - missing.length}/${DEB_SOURCES.length} packages cached${missing.length ? `, ${missing.length} to fetch` : ''}`);
+  fs.mkdirSync(cfg.debCache, { recursive: true });
+  const missing = cfg.deb.filter(([n, v]) => !findDeb(n, v));
+  log(`deb: ${cfg.deb.length - missing.length}/${cfg.deb.length} packages cached${missing.length ? `, ${missing.length} to fetch` : ''}`);
   if (!missing.length) return [];
-  if (offline) return missing.map(([n, v]) => `${n}=${v}: not in ${path.relative(ROOT, DEB_CACHE)} (fetching it needs a Debian mirror; run without --check/--offline)`);
+  if (offline) return missing.map(([n, v]) => `${n}=${v}: not in ${shown(cfg.debCache)} (fetching it needs a Debian mirror; run without --check/--offline)`);
   const specs = missing.map(([n, v]) => `${n}=${v}`);
-  let r = await run('apt-get', ['download', ...specs], DEB_CACHE);
+  let r = await run('apt-get', ['download', ...specs], cfg.debCache);
   if (r.code !== 0) {
     // A fresh machine has no package lists yet.
     log('deb: apt-get download failed; running apt-get update and retrying');
-    await run('apt-get', ['update'], DEB_CACHE);
-    r = await run('apt-get', ['download', ...specs], DEB_CACHE);
+    await run('apt-get', ['update'], cfg.debCache);
+    r = await run('apt-get', ['download', ...specs], cfg.debCache);
   }
   const still = missing.filter(([n, v]) => !findDeb(n, v));
   for (const [n, v] of missing) if (findDeb(n, v)) log(`deb: fetched ${n}=${v}`);
@@ -203,9 +277,9 @@ const safeDirName = (id: string) => id.replace(/[/@:]/g, '_');
 
 function npmSource(spec: string, rejectedLicenses: Map<string, string>): Source | undefined {
   const { name, version } = splitSpec(spec);
-  const dest = path.join(EXTRACTED, 'npm', safeDirName(spec));
+  const dest = path.join(cfg.extracted, 'npm', safeDirName(spec));
   extractOnce(dest, (tmp) => {
-    mustRun('tar', ['-xzf', path.join(NPM_CACHE, tarballName(name, version)), '-C', tmp, '--no-same-owner', '--no-same-permissions']);
+    mustRun('tar', ['-xzf', path.join(cfg.npmCache, tarballName(name, version)), '-C', tmp, '--no-same-owner', '--no-same-permissions']);
     mustRun('chmod', ['-R', 'u+rwX', tmp]); // some tarballs carry unreadable folders
   });
   // Tarballs hold one top folder, usually `package/`.
@@ -224,7 +298,7 @@ function npmSource(spec: string, rejectedLicenses: Map<string, string>): Source 
 
 function debSource(name: string, version: string, rejectedLicenses: Map<string, string>): Source | undefined {
   const id = `${name}@${version}`;
-  const dest = path.join(EXTRACTED, 'deb', safeDirName(id));
+  const dest = path.join(cfg.extracted, 'deb', safeDirName(id));
   extractOnce(dest, (tmp) => mustRun('dpkg-deb', ['-x', findDeb(name, version)!, tmp]));
   const copyright = path.join(dest, 'usr/share/doc', name, 'copyright');
   if (!fs.existsSync(copyright)) {
@@ -244,10 +318,11 @@ function debSource(name: string, version: string, rejectedLicenses: Map<string, 
 }
 
 /** The standard library, one source per top-level module or package (so the split can hold some out). */
-function stdlibSources(): Source[] {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', PYTHON_STDLIB.debPackage], { encoding: 'utf8' });
-  const version = r.status === 0 && r.stdout.trim() ? r.stdout.trim() : path.basename(PYTHON_STDLIB.dir).replace(/^python/, '');
-  const files = walk(PYTHON_STDLIB.dir, (rel, n) => n === '__pycache__' || n === 'site-packages' || n === 'dist-packages').filter((f) =>
+function stdlibSources(stdlib: Stdlib | null): Source[] {
+  if (!stdlib) return [];
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', stdlib.debPackage], { encoding: 'utf8' });
+  const version = r.status === 0 && r.stdout.trim() ? r.stdout.trim() : path.basename(stdlib.dir).replace(/^python/, '');
+  const files = walk(stdlib.dir, (rel, n) => n === '__pycache__' || n === 'site-packages' || n === 'dist-packages').filter((f) =>
     f.endsWith('.py'),
   );
   const byModule = new Map<string, string[]>();
@@ -256,8 +331,8 @@ function stdlibSources(): Source[] {
     id: `cpython-stdlib/${mod}@${version}`,
     name: `cpython-stdlib/${mod}`,
     group: 'stdlib' as const,
-    license: PYTHON_STDLIB.license,
-    root: PYTHON_STDLIB.dir,
+    license: stdlib.license,
+    root: stdlib.dir,
     files: fs_,
   }));
 }
@@ -361,11 +436,11 @@ function writeJsonl(file: string, entries: readonly Entry[]): void {
 
 /** Compares the rebuilt manifest with the committed one; returns the number of problems. */
 function checkManifest(lines: readonly string[]): number {
-  if (!fs.existsSync(MANIFEST)) {
-    log(`check: ${path.relative(ROOT, MANIFEST)} does not exist; build the corpus first`);
+  if (!fs.existsSync(cfg.manifest)) {
+    log(`check: ${shown(cfg.manifest)} does not exist; build the corpus first`);
     return 1;
   }
-  const want = gunzipSync(fs.readFileSync(MANIFEST)).toString('utf8').split('\n').filter(Boolean);
+  const want = gunzipSync(fs.readFileSync(cfg.manifest)).toString('utf8').split('\n').filter(Boolean);
   const key = (l: ManifestLine) => `${l.source}\t${l.path}`;
   const have = new Map(lines.map((l) => JSON.parse(l) as ManifestLine).map((l) => [key(l), l]));
   let problems = 0;
@@ -417,6 +492,7 @@ function printSummary(kept: readonly Entry[], sources: readonly Source[], rej: R
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  cfg = config(opts.cache ?? DEFAULT_CACHE, opts.manifest ?? DEFAULT_MANIFEST, opts.sources ? readSources(opts.sources) : PINNED);
   const t0 = Date.now();
   const errors = [...(await fetchNpm(opts.offline)), ...(await fetchDebs(opts.offline))];
   if (errors.length) {
@@ -428,15 +504,15 @@ async function main() {
   log('extracting and reading sources');
   const rejectedLicenses = new Map<string, string>();
   const sources: Source[] = [];
-  for (const spec of NPM_SOURCES) {
+  for (const spec of cfg.npm) {
     const s = npmSource(spec, rejectedLicenses);
     if (s) sources.push(s);
   }
-  for (const [n, v] of DEB_SOURCES) {
+  for (const [n, v] of cfg.deb) {
     const s = debSource(n, v, rejectedLicenses);
     if (s) sources.push(s);
   }
-  sources.push(...stdlibSources());
+  sources.push(...stdlibSources(cfg.stdlib));
   sources.sort((a, b) => compareStrings(a.id, b.id));
 
   const rej: Rejects = { files: new Map() };
@@ -481,15 +557,15 @@ async function main() {
     process.exit(problems ? 1 : 0);
   }
 
-  fs.mkdirSync(OUT, { recursive: true });
-  writeJsonl(path.join(OUT, 'train.jsonl'), all.filter((e) => e.split === 'train'));
-  writeJsonl(path.join(OUT, 'heldout.jsonl'), all.filter((e) => e.split === 'heldout'));
+  fs.mkdirSync(cfg.out, { recursive: true });
+  writeJsonl(path.join(cfg.out, 'train.jsonl'), all.filter((e) => e.split === 'train'));
+  writeJsonl(path.join(cfg.out, 'heldout.jsonl'), all.filter((e) => e.split === 'heldout'));
   const manifest = deterministicGzip(lines.join('\n') + '\n');
-  fs.writeFileSync(path.join(OUT, 'manifest.jsonl.gz'), manifest);
-  fs.writeFileSync(MANIFEST, manifest);
+  fs.writeFileSync(path.join(cfg.out, 'manifest.jsonl.gz'), manifest);
+  fs.writeFileSync(cfg.manifest, manifest);
 
   printSummary(all, sources, rej, rejectedLicenses, held);
-  console.log(`\nWrote ${path.relative(ROOT, OUT)}/{train,heldout}.jsonl and ${path.relative(ROOT, MANIFEST)} (${mb(manifest.length)}) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`\nWrote ${shown(cfg.out)}/{train,heldout}.jsonl and ${shown(cfg.manifest)} (${mb(manifest.length)}) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 main().catch((e) => {
