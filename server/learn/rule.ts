@@ -69,8 +69,8 @@ export const RULES: Record<RuleName, LearnRule> = {
   hindsight: HINDSIGHT,
 };
 
-// The editor keeps OpenClaw-RL's combined rule until the 'hindsight' rule passes the extension-host learning test.
-export const DEFAULT_RULE: RuleName = 'combined';
+/** What the editor runs; bench:learn compares it with the OpenClaw-RL rules. */
+export const DEFAULT_RULE: RuleName = 'hindsight';
 
 /**
  * `name[:key=value,…]` → a rule. Keys: any numeric field (wRl, wOpd, pair, beta, negative, contrast,

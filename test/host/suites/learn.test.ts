@@ -1,5 +1,6 @@
 // The learning loop in a real editor: a generated tiny model serves real suggestions, two are
-// accepted and settle (short survival checkpoints), "Hindsight: Train now" runs a round in the
+// accepted and rewritten by the developer (random weights write junk), so they settle at their
+// short survival checkpoint with the developer's text as target; "Hindsight: Train now" runs a round in the
 // trainer's learn worker, the promoted adapter version shows in the learning status and in the
 // trainer status, the next suggestion is stored with that adapterVersion, and "Roll back adapter"
 // returns serving to the base model. A long round is cancelled (nothing kept, its episodes wait);
@@ -12,6 +13,28 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { learn } from '../../../protocol';
 import { hindsight, openAtEnd, typeUntilSuggestion, until, withGeneratedModel } from '../helpers';
+import type { HindsightApi } from '../../../src/extension';
+
+/**
+ * Types until a suggestion shows, accepts it, and replaces the inserted text with `rewrite` (what
+ * the developer wanted instead); returns the episode id once the acceptance is recorded.
+ */
+async function acceptAndRewrite(api: HindsightApi, decisions: { id: string; event: { type: string } }[] | undefined, rewrite: string): Promise<string> {
+  const id = await typeUntilSuggestion(api);
+  await new Promise((r) => setTimeout(r, 300));
+  await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+  if (decisions) await until(api, () => decisions.find((d) => d.id === id && d.event.type === 'accepted'), 10_000, 'accepted');
+  await api.signals.flush();
+  const text = (await api.signals.query({ id })).episodes[0]?.suggestion ?? '';
+  const editor = vscode.window.activeTextEditor!;
+  const doc = editor.document;
+  const at = doc.getText().lastIndexOf(text);
+  assert.ok(text && at >= 0, `the accepted text ${JSON.stringify(text)} is in the document`);
+  await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(at), doc.positionAt(at + text.length)), rewrite));
+  const end = doc.positionAt(at + rewrite.length);
+  editor.selection = new vscode.Selection(end, end);
+  return id;
+}
 
 suite('learning loop with a generated tiny model', function () {
   this.timeout(150_000);
@@ -23,15 +46,9 @@ suite('learning loop with a generated tiny model', function () {
 
     await openAtEnd(ws, 'src/learn.ts', 'export function add(a: number, b: number) {\n  return ');
 
-    // Two accepted suggestions that survive their (1 s) checkpoint: settled, reward +0.75 each.
-    const accepted: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const id = await typeUntilSuggestion(api);
-      await new Promise((r) => setTimeout(r, 300));
-      await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
-      await until(api, () => decisions.find((d) => d.id === id && d.event.type === 'accepted'), 10_000, 'accepted');
-      accepted.push(id);
-    }
+    // Two accepted suggestions the developer rewrites at once: at their (1 s) checkpoint they
+    // settle with the developer's text as target.
+    for (let i = 0; i < 2; i++) await acceptAndRewrite(api, decisions, ' a + b;');
     await api.signals.flush();
     await until(api, () => (api.learn.status()?.pending ?? 0) >= 2, 30_000, 'two settled episodes pending');
 
@@ -89,11 +106,7 @@ suite('learning loop with a generated tiny model', function () {
     const api = await hindsight();
     const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
     await openAtEnd(ws, 'src/cancel.ts', 'export function mul(a: number, b: number) {\n  return ');
-    for (let i = 0; i < 2; i++) {
-      await typeUntilSuggestion(api);
-      await new Promise((r) => setTimeout(r, 300));
-      await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
-    }
+    for (let i = 0; i < 2; i++) await acceptAndRewrite(api, undefined, ' a * b;');
     await api.signals.flush();
     await until(api, () => (api.learn.status()?.pending ?? 0) >= 2, 30_000, 'two settled episodes pending');
     const pending = api.learn.status()!.pending;
