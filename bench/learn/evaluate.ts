@@ -11,7 +11,7 @@ import { modelCacheDir } from '../../server/model/modelCache';
 import { DEFAULT_SERVE_LORA } from '../../server/model/forwardSession';
 import { buildFimPrompt, promptBudget } from '../../server/serve/fim';
 import { AdapterStore, initAdapter } from '../../server/train/adapter';
-import { Trainer, type TrainEpisode } from '../../server/train/step';
+import { Trainer } from '../../server/train/step';
 import { HELDOUT_CODE } from './heldoutCode';
 import { MAX_TOKENS } from './developer';
 
@@ -55,15 +55,8 @@ export class Evaluator {
     return new AdapterStore(path.join(storageDir, 'adapters')).load(version, this.folder.cfg, { baseModel: this.folder.name }).tensors;
   }
 
-  private async score(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
-    for (const [name, p] of this.trainer.params) {
-      const v = tensors?.get(name);
-      if (v) p.set(v);
-      else p.fill(0);
-    }
-    const zeros = (n: number) => new Array<number>(n).fill(0);
-    const eps: TrainEpisode[] = pairs.map((x) => ({ context: x.context, response: x.response, behaviourLogprobs: zeros(x.response.length), advantages: zeros(x.response.length) }));
-    return (await this.trainer.evaluate(eps)).logprobs;
+  private score(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
+    return this.trainer.logprobsWith(tensors, pairs);
   }
 
   context(prefix: string, suffix: string): number[] {

@@ -15,7 +15,7 @@ import { defaultCacheRoot, modelCacheDir } from '../model/modelCache';
 import { DEFAULT_SERVE_LORA } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
 import { AdapterStore, initAdapter, validateAdapter, type Adapter } from '../train/adapter';
-import { Trainer, type TrainEpisode } from '../train/step';
+import { Trainer } from '../train/step';
 import type { AdamWState } from '../train/optimizer';
 import type { Scorer } from '../train/opd';
 import { DEFAULT_OBJECTIVE } from '../train/objective';
@@ -126,21 +126,8 @@ export class LearnEngine {
   }
 
   /** log π of each response under `tensors` (undefined = the base model), parameters restored after. */
-  async scoreUnder(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
-    if (!pairs.length) return [];
-    const saved = new Map([...this.trainer.params].map(([k, p]) => [k, p.slice()]));
-    try {
-      for (const [name, p] of this.trainer.params) {
-        const v = tensors?.get(name);
-        if (v) p.set(v);
-        else p.fill(0);
-      }
-      const zeros = (n: number) => new Array<number>(n).fill(0);
-      const eps: TrainEpisode[] = pairs.map((x) => ({ context: x.context, response: x.response, behaviourLogprobs: zeros(x.response.length), advantages: zeros(x.response.length) }));
-      return (await this.trainer.evaluate(eps)).logprobs;
-    } finally {
-      for (const [name, p] of this.trainer.params) p.set(saved.get(name)!);
-    }
+  scoreUnder(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
+    return this.trainer.logprobsWith(tensors, pairs);
   }
 
   readonly scorer: Scorer = { score: async (context, target, adapter) => (await this.scoreUnder(adapter, [{ context, response: target }]))[0] };

@@ -4,22 +4,14 @@
 // the worker channel. A worker that dies answers what was pending, and every later completion,
 // with kind 'failed' at once (never a hang); its owner (handlers.ts) starts a new one on next use.
 // dispose() cancels what runs and lets the worker leave by itself (never torn down under ORT).
-import type { model, serve } from '../../protocol';
+import type { serve } from '../../protocol';
 import type { ForwardOptions } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
 import { WorkerChannel, WorkerExited, workerScript } from '../workers/channel';
 import { CANCEL_SLOTS, type Completed, type FromWorker, type Loaded, type ToWorker } from './messages';
 
-export interface ModelInfo {
-  name: string;
-  loadMs: number;
-  provider: string;
-  lora: LoraSpec;
-  /** What the folder holds (for the editor's model state). */
-  facts: model.ModelFacts;
-  weights: 'q4' | 'full';
-  compute: string;
-}
+/** What the worker reports once the model is loaded (name, timings, LoRA geometry, facts, precision). */
+export type ModelInfo = Loaded;
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 

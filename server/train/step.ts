@@ -302,6 +302,26 @@ export class Trainer {
     return out;
   }
 
+  /**
+   * log π of each response with the trainable parameters set to `tensors` (a missing one, or no
+   * map at all, is zero: for a LoRA adapter, the base model); the current parameters come back after.
+   */
+  async logprobsWith(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
+    if (!pairs.length) return [];
+    const saved = new Map([...this.params].map(([k, p]) => [k, p.slice()]));
+    try {
+      for (const [name, p] of this.params) {
+        const v = tensors?.get(name);
+        if (v) p.set(v);
+        else p.fill(0);
+      }
+      const zeros = (n: number) => new Array<number>(n).fill(0);
+      return (await this.evaluate(pairs.map((x) => ({ context: x.context, response: x.response, behaviourLogprobs: zeros(x.response.length), advantages: zeros(x.response.length) })))).logprobs;
+    } finally {
+      for (const [name, p] of this.params) p.set(saved.get(name)!);
+    }
+  }
+
   /** Loss, gradients and token log-probs of a batch at the current parameters (no update). */
   async evaluate(batch: TrainEpisode[]): Promise<{ loss: number; clipFraction: number; tokens: number; grads: GradAccumulator; logprobs: number[][] }> {
     batch.forEach((e, i) => checkEpisode(e, i, this.cfg));
