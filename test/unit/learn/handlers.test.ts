@@ -14,8 +14,8 @@ import { registerEpisodesHandlers } from '../../../server/episodes/handlers';
 import { registerLearnHandlers } from '../../../server/learn/handlers';
 import { tempDir, tinyModel } from './fixtures';
 
-test('learn/*: off until recording is enabled, then running with the configured settings, off again when recording stops', async () => {
-  const m = tinyModel('handlers');
+/** A trainer context with the episodes and learn areas, and a JSON-RPC client talking to it in memory. */
+function connected() {
   const a = new PassThrough(), b = new PassThrough();
   const server = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
   const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
@@ -24,6 +24,12 @@ test('learn/*: off until recording is enabled, then running with the configured 
   const area = registerLearnHandlers(server, control.ctx);
   server.listen();
   client.listen();
+  return { server, client, control, area };
+}
+
+test('learn/*: off until recording is enabled, then running with the configured settings, off again when recording stops', async () => {
+  const m = tinyModel('handlers');
+  const { server, client, control, area } = connected();
   const pushed: learn.StatusResult[] = [];
   client.onNotification(learn.statusChanged, (s) => pushed.push(s));
   try {
@@ -62,14 +68,7 @@ test('learn/*: off until recording is enabled, then running with the configured 
 
 test('learn/forget: adapters and the learning state are deleted and reported; the loop starts afresh and writes nothing back', async () => {
   const m = tinyModel('forget');
-  const a = new PassThrough(), b = new PassThrough();
-  const server = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
-  const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
-  const control = createServerContext(server);
-  registerEpisodesHandlers(server, control.ctx);
-  const area = registerLearnHandlers(server, control.ctx);
-  server.listen();
-  client.listen();
+  const { server, client, control, area } = connected();
   const storage = tempDir('forget-storage');
   try {
     await control.initialize({ storageDir: storage, recordingEnabled: true, modelPath: m.dir, clientVersion: 'test' });
