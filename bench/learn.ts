@@ -26,13 +26,13 @@ import { TrainerProcess } from './learn/trainer';
 import { interact, probe, recordRejected, type Interaction } from './learn/developer';
 import { PREFERENCES, type Preference } from './learn/preferences';
 import { Evaluator } from './learn/evaluate';
+import { DEFAULT_RULE } from '../server/learn/rule';
 
 const root = path.join(__dirname, '..');
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
 const flag = (k: string) => argv.includes(`--${k}`);
 const smoke = flag('smoke');
-const DEFAULT_RULE = 'hindsight';
 const configs = (arg('configs') ?? (smoke ? DEFAULT_RULE : `none,rl,opd,combined,${DEFAULT_RULE}`)).split(',').filter(Boolean);
 const maxRounds = Number(arg('rounds') ?? (smoke ? 2 : 8));
 const modelDir = path.resolve(arg('model') ?? path.join(root, 'models/hindsight-starter'));

@@ -2,7 +2,9 @@
 // limits (EOS / control ids, max tokens, wall time) live in generate.ts; this file holds the shape
 // rules: 'line' mode ends at the first line break; 'block' mode ends at a blank line, at a line that
 // dedents below the cursor line, at a closing bracket that dedents to it, or where the generated
-// line repeats the first line of the suffix (the model re-typing what is already there).
+// line repeats the first line of the suffix (the model re-typing what is already there). In both
+// modes a loop — the same piece of code four times in a row ("b, b, b, b", "type type type type") —
+// ends the suggestion after its first time: small models fall into them under greedy decoding.
 export interface StopContext {
   mode: 'line' | 'block';
   /** Indentation width of the line the cursor is on (tabs count as 4). */
@@ -16,7 +18,7 @@ export interface StopCheck {
   stop: boolean;
   /** Length of the generated text to keep (≤ text.length). */
   keep: number;
-  reason?: 'newline' | 'blank-line' | 'dedent' | 'closing-bracket' | 'repeats-suffix';
+  reason?: 'newline' | 'blank-line' | 'dedent' | 'closing-bracket' | 'repeats-suffix' | 'repetition';
 }
 
 export function indentWidth(line: string): number {
@@ -65,7 +67,28 @@ export function checkStop(text: string, ctx: StopContext): StopCheck {
       return { stop: true, keep: i === 0 ? 0 : trimEnd(text, mapBack(offset - 1)), reason: 'repeats-suffix' };
     offset += line.length + 1;
   }
+  const loop = repeatedTail(text);
+  if (loop) return { stop: true, keep: trimEnd(text, text.length - (REPEATS - 1) * loop), reason: 'repetition' };
   return { stop: false, keep: text.length };
+}
+
+/** How many times in a row a piece must occur to count as a loop. */
+export const REPEATS = 4;
+const MAX_UNIT = 32;
+
+/**
+ * Length of the piece `text` ends with REPEATS times in a row (the shortest), or 0. A piece must
+ * hold a letter or digit, so indentation, separator lines ("=====") and runs of brackets are code.
+ */
+export function repeatedTail(text: string): number {
+  for (let len = 1; len <= MAX_UNIT && len * REPEATS <= text.length; len++) {
+    const unit = text.slice(text.length - len);
+    if (!/[A-Za-z0-9]/.test(unit)) continue;
+    let k = 1;
+    while (k < REPEATS && text.startsWith(unit, text.length - (k + 1) * len)) k++;
+    if (k === REPEATS) return len;
+  }
+  return 0;
 }
 
 /** Index in a CRLF text of position i in its LF-normalised form. */

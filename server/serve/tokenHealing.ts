@@ -40,33 +40,38 @@ export function healPrompt(prompt: FimPrompt, fimPrompt: boolean, prefix: string
 
 /**
  * Masks logits while generated text has not yet covered the healed text: a token may finish it
- * (its text starts with what is left) or spell part of it (what is left starts with its text),
- * and a stop token may still end the suggestion (empty: nothing was shown).
+ * (its text starts with what is left) or spell part of it (what is left starts with its text).
+ * Stop tokens are masked too: the text is the developer's, so it is there to continue from
+ * (bench:starter, 1,000 cases: letting a stop token end the suggestion here cost 4.2 → 4.0 %
+ * exact lines and chrF 0.186 → 0.166 — the model stops where it only doubts the split).
  */
 export class HealingMask {
   private left: string;
   private readonly texts: string[];
-  private readonly stops: Set<number>;
   constructor(tok: ModelTokenizer, healed: string) {
     this.left = healed;
     this.texts = healed ? tokenTexts(tok) : [];
-    this.stops = tok.stopIds;
   }
 
   get active(): boolean {
     return this.left.length > 0;
   }
 
-  /** A copy of `logits` with every token that cannot continue the healed text at −∞ (or `logits` when done). */
+  /**
+   * A copy of `logits` with every token that cannot continue the healed text at −∞ (or `logits`
+   * when done). Indentation is the developer's: when what is left is whitespace, a token may not
+   * add more of it (the cursor at "  " must not become a suggestion that starts "  ").
+   */
   apply(logits: Float32Array): Float32Array {
     if (!this.active) return logits;
     const out = new Float32Array(logits.length).fill(-Infinity);
     const left = this.left;
+    const blank = !/\S/.test(left);
     for (let id = 0; id < this.texts.length && id < logits.length; id++) {
       const t = this.texts[id];
-      if (t && (t.startsWith(left) || left.startsWith(t))) out[id] = logits[id];
+      if (!t) continue;
+      if (left.startsWith(t) || (t.startsWith(left) && !(blank && t.length > left.length && /\s/.test(t[left.length])))) out[id] = logits[id];
     }
-    for (const id of this.stops) if (id < logits.length) out[id] = logits[id];
     return out;
   }
 

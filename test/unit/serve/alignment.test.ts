@@ -64,6 +64,7 @@ const cases: Case[] = [
   // "🦩" is two byte tokens: five tokens end inside the second one, which is held back.
   { name: 'max tokens inside a character (line mode)', writes: 'say("🦩🦩")', params: { mode: 'line', maxTokens: 5 }, shown: 'say("🦩', reason: 'max tokens' },
   { name: 'stop token', writes: 'return x', params: { mode: 'block' }, shown: 'return x', reason: 'stop token' },
+  { name: 'repetition', writes: 'f(a, b, b, b, b, b, b)', params: { mode: 'line' }, shown: 'f(a, b', reason: 'repetition' },
 ];
 
 // With token healing the prompt leaves out the prefix's last token and the model's first tokens

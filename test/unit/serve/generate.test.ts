@@ -75,7 +75,7 @@ test('cancellation mid-generation ends the loop at the next step', async () => {
 
 test('the wall-time budget ends generation', async () => {
   let t = 0;
-  const { result } = await fromCursor(scripted(tok.encode(' a a a a a a a a a a')), tok, params({ timeoutMs: 30, maxTokens: 50, mode: 'block' }), { now: () => (t += 10) });
+  const { result } = await fromCursor(scripted(tok.encode(' a b c d e f g h i j')), tok, params({ timeoutMs: 30, maxTokens: 50, mode: 'block' }), { now: () => (t += 10) });
   assert.equal(result.reason, 'time budget');
   assert.ok(result.tokenIds.length < 5);
 });

@@ -6,7 +6,7 @@ import { loadTokenizer, IncrementalDecoder } from '../../../server/model/tokeniz
 import { QWEN_TOKENIZER_DIR } from '../../../scripts/make-model';
 import { buildFimPrompt, PREFIX_LINE_STEP } from '../../../server/serve/fim';
 import { sampleToken, seededRandom } from '../../../server/serve/sampling';
-import { checkStop, stopContextFor } from '../../../server/serve/stopRules';
+import { checkStop, repeatedTail, stopContextFor } from '../../../server/serve/stopRules';
 
 const tok = loadTokenizer(QWEN_TOKENIZER_DIR, [151643]);
 
@@ -102,4 +102,21 @@ test('stop rules: line mode, blank line, dedent, closing bracket, suffix repeat,
   assert.deepEqual(checkStop('  b();\n  }', inner), { stop: true, keep: 6, reason: 'closing-bracket' });
   const rep = stopContextFor('a = [\n  ', '\n  3,\n]', 'block');
   assert.deepEqual(checkStop('1,\n  2,\n  3,\n', rep), { stop: true, keep: 7, reason: 'repeats-suffix' });
+});
+
+test('stop rules: a loop (the same piece four times in a row) ends the suggestion after its first time', () => {
+  const line = stopContextFor('x = ', '', 'line');
+  assert.deepEqual(checkStop('mean(a, b, b, b, b', line), { stop: true, keep: 9, reason: 'repetition' }); // "mean(a, b"
+  assert.equal(checkStop('mean(a, b, b, b', line).stop, false, 'three times is not a loop yet');
+  const word = checkStop('type type type type type', line);
+  assert.equal(word.reason, 'repetition');
+  assert.equal('type type type type type'.slice(0, word.keep), 'type type');
+  assert.equal('_get_check_check_check_check'.slice(0, checkStop('_get_check_check_check_check', line).keep), '_get_check');
+  // Indentation, separator lines and bracket runs are code, not loops.
+  for (const t of ['        ', '# ==========', '))))))))', 'x = [[[[']) assert.equal(repeatedTail(t), 0, JSON.stringify(t));
+  assert.equal(repeatedTail('0, 0, 0, 0'), 0, 'a short literal array is not cut');
+  const block = stopContextFor('interface A {\n  ', '\n}', 'block');
+  // The piece is "\n  sa: string;": four of them after the first line, cut after the first whole one.
+  const lines = 'sa: string;\n  sa: string;\n  sa: string;\n  sa: string;\n  sa: string;';
+  assert.equal(lines.slice(0, checkStop(lines, block).keep), 'sa: string;\n  sa: string;');
 });

@@ -81,11 +81,19 @@ test('healing may take several tokens, which do not count against maxTokens', as
   assert.equal(result.reason, 'max tokens');
 });
 
-test('a stop token before the healed text is re-spelt shows nothing and records nothing', async () => {
-  const m = ranked([[id(' n')], [EOS]]);
+test('a stop token cannot end the suggestion before the healed text is re-spelt', async () => {
+  const m = ranked([[id(' n')], [EOS, id('x'), id('a')], [id('me')], [EOS]]);
+  const { result } = await generate(m, tok, params('def endSuite(self, na'));
+  assert.deepEqual(result.tokenIds.map((t) => tok.decode([t])), [' n', 'a', 'me']);
+  assert.equal(result.healed, ' na');
+  assert.equal(result.text, 'me');
+  assert.equal(result.reason, 'stop token');
+});
+
+test('a stop token right after the healed text shows nothing and records nothing', async () => {
+  const m = ranked([[id(' na')], [EOS]]);
   const { result } = await generate(m, tok, params('def endSuite(self, na'));
   assert.equal(result.kind, 'empty');
-  assert.equal(result.text, '');
   assert.deepEqual(result.tokenIds, []);
   assert.equal(result.healed, undefined);
 });
@@ -98,19 +106,27 @@ test('heal: false keeps the prompt whole and the model free', async () => {
   assert.equal(tok.decode(result.promptTokenIds), '<|fim_prefix|>def endSuite(self, na<|fim_suffix|>\n<|fim_middle|>');
 });
 
-test('HealingMask: only tokens that finish or spell part of what is left (and stop tokens) keep their logits', () => {
+test('HealingMask: only tokens that finish or spell part of what is left keep their logits', () => {
   const mask = new HealingMask(tok, ' na');
   const l = new Float32Array(V).fill(1);
   const out = mask.apply(l);
   for (const s of [' na', ' name', ' n', ' ']) assert.equal(out[id(s)], 1, `${JSON.stringify(s)} allowed`);
   for (const s of ['na', ' nb', 't', 'me']) assert.equal(out[id(s)], -Infinity, `${JSON.stringify(s)} masked`);
-  assert.equal(out[EOS], 1, 'a stop token may still end the suggestion');
+  assert.equal(out[EOS], -Infinity, 'no stop token while healing');
   mask.push(id(' n'));
   assert.ok(mask.active);
   assert.equal(mask.apply(l)[id('ame')], 1);
   mask.push(id('ame'));
   assert.ok(!mask.active);
   assert.equal(mask.apply(l), l, 'done: logits pass through');
+});
+
+test('healed indentation is not lengthened: after "  " a token may finish it with code, not with more blanks', () => {
+  const mask = new HealingMask(tok, '  ');
+  const l = new Float32Array(V).fill(1);
+  const out = mask.apply(l);
+  for (const s of ['  ', ' ']) assert.equal(out[id(s)], 1, `${JSON.stringify(s)} allowed`);
+  for (const s of ['    ', '   ', '  \n']) assert.equal(out[id(s)], -Infinity, `${JSON.stringify(s)} masked`);
 });
 
 test("prefix layout: the prompt is the prefix's tokens alone; an empty prefix asks nothing of the model", async () => {
