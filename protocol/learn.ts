@@ -25,6 +25,8 @@ export interface Settings {
   maxRoundMinutes?: number;
   /** Promotion gate: largest relative increase of held-out code bits per byte over the base model (0.02 = 2 %). */
   maxBpbRegression?: number;
+  /** Retention: after a promotion, adapter versions older than the newest this many are deleted (the serving one and its parent always stay); 0 = keep all. */
+  keepVersions?: number;
 }
 
 export type LoopState = 'off' | 'starting' | 'idle' | 'training' | 'evaluating' | 'error';

@@ -10,7 +10,8 @@ import { loadTokenizer, type ModelTokenizer } from '../../server/model/tokenizer
 import { modelCacheDir } from '../../server/model/modelCache';
 import { DEFAULT_SERVE_LORA } from '../../server/model/forwardSession';
 import { buildFimPrompt, promptBudget } from '../../server/serve/fim';
-import { AdapterStore, initAdapter } from '../../server/train/adapter';
+import { initAdapter } from '../../server/train/adapter';
+import { AdapterStore } from '../../server/train/adapterStore';
 import { Trainer } from '../../server/train/step';
 import { HELDOUT_CODE } from './heldoutCode';
 import { MAX_TOKENS } from './developer';

@@ -1,8 +1,9 @@
 // One training round, start to end, on the model folder: the policy is the adapter serving now;
 // build the batch (rewards + OPD with the base model as teacher), K optimizer steps, then the
-// promotion gate; a promoted candidate is written as the next AdapterStore version (atomic), a
-// rejected one is undone (parameters and optimizer moments restored). Runs inside the learn
-// worker thread (worker.ts); tests drive it directly. Leaves out scheduling and serving (loop.ts).
+// promotion gate; a promoted candidate is written as the next AdapterStore version (atomic; the
+// oldest beyond hindsight.training.keepVersions are pruned), a rejected one is undone (parameters
+// and optimizer moments restored). Runs inside the learn worker thread (worker.ts); tests drive it
+// directly. Leaves out scheduling and serving (loop.ts).
 //
 // Scoring (OPD teacher, drift) reuses the train-step session with the LoRA values swapped: zero
 // A and B is exactly the base model. That graph computes the LM head on the response rows only,
@@ -14,7 +15,8 @@ import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
 import { defaultCacheRoot, modelCacheDir } from '../model/modelCache';
 import { DEFAULT_SERVE_LORA } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
-import { AdapterStore, initAdapter, validateAdapter, type Adapter } from '../train/adapter';
+import { initAdapter, validateAdapter, type Adapter } from '../train/adapter';
+import { AdapterStore } from '../train/adapterStore';
 import { Trainer } from '../train/step';
 import type { AdamWState } from '../train/optimizer';
 import type { Scorer } from '../train/opd';
@@ -88,7 +90,7 @@ export class LearnEngine {
     const log = o.log ?? (() => undefined);
     const folder = openModelFolder(modelDir);
     const tok = loadTokenizer(folder.dir, folder.cfg.eosTokenId);
-    const store = new AdapterStore(o.adaptersDir);
+    const store = new AdapterStore(o.adaptersDir, { log });
     const resolved = resolveServing(store, folder.cfg, folder.name, o.wanted);
     for (const p of resolved.problems) log('warn', `adapter v${p.version} was not loaded: ${p.problem}`);
     const spec = resolved.adapter?.spec ?? o.spec ?? DEFAULT_SERVE_LORA;
@@ -251,7 +253,24 @@ export class LearnEngine {
     const info = { createdAt: Date.now(), parent, episodes: req.items.length, loss: after?.loss ?? last.loss, ...(d.drift !== undefined ? { drift: d.drift } : {}) };
     this.servingScores.clear();
     this.log('info', `adapter v${version} promoted (parent v${parent}, ${batch.length} rows, loss ${before.loss.toFixed(4)} → ${(after?.loss ?? last.loss).toFixed(4)}${d.drift !== undefined ? `, drift ${d.drift.toFixed(4)}` : ''}${gateFacts.heldOutEpisodes ? `, held-out: wins ${gateFacts.winsBefore} → ${gateFacts.winsAfter} of ${gateFacts.heldOutPairs}, log π/token ${gateFacts.targetBefore?.toFixed(3)} → ${gateFacts.targetAfter?.toFixed(3)}` : ''}${gateFacts.bpbRegression !== undefined ? `, code bits per byte ${(gateFacts.bpbRegression * 100).toFixed(2)} % vs base` : ''})`);
+    this.prune(version, parent, s.keepVersions);
     return { report: report({ outcome: 'promoted', version, ...facts }), adapter: candidate, info };
+  }
+
+  /**
+   * Retention after a promotion: the newest `keep` versions stay (0: all), and so do the one now
+   * serving and its parent (the policy it was trained from, even when a rollback made that an old
+   * one). Never fails the round: a folder that cannot be deleted is logged and kept.
+   */
+  private prune(serving: number, parent: number, keep: number): void {
+    let pruned: number[];
+    try {
+      pruned = this.store.prune(keep, [serving, parent]);
+    } catch (e) {
+      this.log('warn', `old adapter versions were not pruned: ${(e as Error).message}`);
+      return;
+    }
+    if (pruned.length) this.log('info', `pruned adapter version(s) ${pruned.map((v) => `v${v}`).join(', ')}: hindsight.training.keepVersions is ${keep} (serving v${serving}${parent ? `, its parent v${parent}` : ''} kept)`);
   }
 
   /** Held-out scores under the serving adapter, by episode id (valid while the policy stays). */

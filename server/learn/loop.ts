@@ -294,6 +294,9 @@ export class LearnLoop {
           if (reply.info) this.state.versions[String(this.serving)] = reply.info;
           this.state.lastPromotion = report;
           this.versionList = await this.call<learn.VersionInfo[]>({ type: 'versions' });
+          // Facts of versions the worker pruned (hindsight.training.keepVersions) go with them.
+          const stored = new Set(this.versionList.map((v) => String(v.version)));
+          for (const k of Object.keys(this.state.versions)) if (!stored.has(k)) delete this.state.versions[k];
         } else {
           this.deps.log('info', `learn: round ${report.outcome}${report.reason ? `: ${report.reason}` : ''}; still serving ${this.serving ? `v${this.serving}` : 'the base model'}`);
         }

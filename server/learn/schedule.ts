@@ -15,6 +15,7 @@ export const DEFAULT_SETTINGS: LearnSettings = {
   maxDrift: 0.5,
   maxRoundMinutes: 10,
   maxBpbRegression: 0.02,
+  keepVersions: 10, // ≈ 35 MB each at 0.5B (r 16, every projection)
 };
 
 const SCHEDULES = new Set(['off', 'manual', 'idle', 'continuous']);
@@ -35,6 +36,7 @@ export function mergeSettings(base: LearnSettings, input: learn.Settings | undef
   out.maxDrift = num(input.maxDrift, 0, 100, false) ?? out.maxDrift;
   out.maxRoundMinutes = num(input.maxRoundMinutes, 0, 24 * 60, false) ?? out.maxRoundMinutes;
   out.maxBpbRegression = num(input.maxBpbRegression, 0, 10, false) ?? out.maxBpbRegression;
+  out.keepVersions = num(input.keepVersions, 0, 1e6, true) ?? out.keepVersions;
   return out;
 }
 

@@ -1,9 +1,11 @@
 // Adapter versions on disk (AdapterStore folders v0001, …): which one to serve on start (the one
 // remembered, else the newest; a corrupt one falls back to the next older valid one, down to the
-// base model) and a validity listing for the status. Runs in the learn worker (it reads tensors).
+// base model; every value is read and validated) and a validity listing for the status (from the
+// store's index: no tensor is read unless a folder is new or changed). Runs in the learn worker.
 import type { learn } from '../../protocol';
 import type { ModelConfig } from '../model/config';
-import { AdapterStore, type Adapter } from '../train/adapter';
+import { type Adapter } from '../train/adapter';
+import { AdapterStore } from '../train/adapterStore';
 
 export interface Resolved {
   version: number;
@@ -31,14 +33,12 @@ export function resolveServing(store: AdapterStore, cfg: ModelConfig, baseModel:
   return { version: 0, problems };
 }
 
-/** Every stored version with its validity (loads each; cheap for LoRA-sized adapters). */
+/**
+ * Every stored version with its validity, from the store's index (what validation found when the
+ * version was written): a version missing from the index or changed on disk is validated again
+ * once; a missing or corrupt index is rebuilt. The serving version is always loaded in full
+ * (resolveServing, AdapterStore.load), whatever the listing says.
+ */
 export function listVersions(store: AdapterStore, cfg: ModelConfig, baseModel: string): learn.VersionInfo[] {
-  return store.versions().map((version) => {
-    try {
-      store.load(version, cfg, { baseModel });
-      return { version, valid: true };
-    } catch (e) {
-      return { version, valid: false, problem: (e as Error).message };
-    }
-  });
+  return store.list(cfg, baseModel);
 }

@@ -1,7 +1,8 @@
 // LoRA adapters in PEFT's on-disk format (adapter_config.json + adapter_model.safetensors with
 // `base_model.model.<module>.lora_A.weight` [r, in] / `lora_B.weight` [out, r]), so an adapter
 // trained here loads in PEFT and the other way round; PEFT's init (A kaiming-uniform, B zero);
-// versioned folders (v0001, v0002, …) written atomically and validated on load.
+// saved atomically and validated on load. The numbered versions of a workspace live in
+// adapterStore.ts.
 // Leaves out: DoRA, rsLoRA, per-module rank/alpha patterns, bias training (all refused on load).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +13,7 @@ import { seededRandom } from './random';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+/** The store's index, next to the version folders. */
 
 export interface Adapter {
   spec: LoraSpec;
@@ -179,41 +181,5 @@ export function validateAdapter(a: Adapter, cfg: ModelConfig, where: string): vo
     if (v.length !== t.shape[0] * t.shape[1]) throw new AdapterError(where, `tensor ${t.name} has ${v.length} values, expected [${t.shape}]`);
     for (let i = 0; i < v.length; i++)
       if (!Number.isFinite(v[i])) throw new AdapterError(where, `tensor ${t.name} holds a non-finite value (${v[i]}) at index ${i}`);
-  }
-}
-
-/** Adapter versions under one root: v0001, v0002, … (never overwritten; the newest is the highest). */
-export class AdapterStore {
-  constructor(readonly root: string) {}
-
-  static dirName(version: number): string {
-    return `v${String(version).padStart(4, '0')}`;
-  }
-
-  versions(): number[] {
-    if (!fs.existsSync(this.root)) return [];
-    return fs
-      .readdirSync(this.root)
-      .flatMap((n) => (/^v\d{4,}$/.test(n) ? [Number(n.slice(1))] : []))
-      .sort((a, b) => a - b);
-  }
-
-  latest(): number | undefined {
-    return this.versions().at(-1);
-  }
-
-  dir(version: number): string {
-    return path.join(this.root, AdapterStore.dirName(version));
-  }
-
-  /** Save as the next version; returns it. */
-  write(adapter: Adapter, cfg: ModelConfig, metadata: Record<string, string> = {}): number {
-    const version = (this.latest() ?? 0) + 1;
-    saveAdapter(this.dir(version), adapter, cfg, { hindsight_version: String(version), ...metadata });
-    return version;
-  }
-
-  load(version: number, cfg: ModelConfig, opts: LoadOptions = {}): Adapter {
-    return loadAdapter(this.dir(version), cfg, opts);
   }
 }

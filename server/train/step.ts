@@ -15,7 +15,8 @@ import { readTensorF64 } from '../model/safetensors';
 import { writeModelFile } from '../model/session';
 import { buildObjective, DEFAULT_OBJECTIVE, OBJECTIVE_INPUTS, type ObjectiveConfig } from './objective';
 import { AdamW, GradAccumulator, type AdamWConfig, type StepReport } from './optimizer';
-import { AdapterStore, type Adapter } from './adapter';
+import type { Adapter } from './adapter';
+import { AdapterStore } from './adapterStore';
 
 export type TrainDType = 'float32' | 'float64';
 

@@ -19,7 +19,7 @@ export interface LearnApi {
 
 export function readTrainingSettings(): learn.Settings {
   const c = vscode.workspace.getConfiguration('hindsight.training');
-  const keys = ['schedule', 'batchSize', 'minEpisodes', 'idleSeconds', 'stepsPerRound', 'learningRate', 'maxStaleness', 'maxDrift', 'maxBpbRegression', 'maxRoundMinutes'] as const;
+  const keys = ['schedule', 'batchSize', 'minEpisodes', 'idleSeconds', 'stepsPerRound', 'learningRate', 'maxStaleness', 'maxDrift', 'maxBpbRegression', 'maxRoundMinutes', 'keepVersions'] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) {
     const v = c.get(k);

@@ -12,7 +12,7 @@ import { LearnLoop, MAX_ATTEMPTS } from '../../../server/learn/loop';
 import { EpisodeStore } from '../../../server/episodes/store';
 import { RULES } from '../../../server/learn/rule';
 import { DEFAULT_SETTINGS, mergeSettings } from '../../../server/learn/schedule';
-import { AdapterStore } from '../../../server/train/adapter';
+import { AdapterStore } from '../../../server/train/adapterStore';
 import type { episodes } from '../../../protocol';
 import { prompt, rejectedView, tempDir, tinyModel } from './fixtures';
 

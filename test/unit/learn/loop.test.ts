@@ -15,7 +15,8 @@ import { RULES } from '../../../server/learn/rule';
 import { DEFAULT_SETTINGS, mergeSettings } from '../../../server/learn/schedule';
 import { EpisodeStore } from '../../../server/episodes/store';
 import { ModelServer } from '../../../server/serve/modelServer';
-import { AdapterStore, ADAPTER_WEIGHTS } from '../../../server/train/adapter';
+import { ADAPTER_WEIGHTS } from '../../../server/train/adapter';
+import { AdapterStore } from '../../../server/train/adapterStore';
 import type { episodes, learn } from '../../../protocol';
 import { acceptedView, prompt, rejectedView, tempDir, tinyModel, PREFIX, SUFFIX } from './fixtures';
 

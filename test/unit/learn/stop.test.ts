@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { LearnLoop } from '../../../server/learn/loop';
 import { DEFAULT_SETTINGS, mergeSettings } from '../../../server/learn/schedule';
 import { EpisodeStore } from '../../../server/episodes/store';
-import { AdapterStore } from '../../../server/train/adapter';
+import { AdapterStore } from '../../../server/train/adapterStore';
 import type { learn } from '../../../protocol';
 import { acceptedView, rejectedView, tempDir, tinyModel } from './fixtures';
 

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initAdapter, saveAdapter, loadAdapter, AdapterStore, ADAPTER_CONFIG, ADAPTER_WEIGHTS, type Adapter } from '../../../server/train/adapter';
+import { initAdapter, saveAdapter, loadAdapter, ADAPTER_CONFIG, ADAPTER_WEIGHTS, type Adapter } from '../../../server/train/adapter';
+import { AdapterStore } from '../../../server/train/adapterStore';
 import { loraTensors, type LoraSpec } from '../../../server/model/lora';
 import { MICRO, tempDir } from './fixtures';
 
@@ -152,12 +153,12 @@ test('versions: v0001, v0002 … in order, never overwritten, no temp folders le
   assert.equal(store.write(a, cfg), 1);
   a.tensors.values().next().value![0] = 42;
   assert.equal(store.write(a, cfg), 2);
-  assert.deepEqual(fs.readdirSync(root).sort(), ['v0001', 'v0002']);
+  assert.deepEqual(fs.readdirSync(root).sort(), ['index.json', 'v0001', 'v0002']);
   assert.equal(store.latest(), 2);
   assert.notEqual(store.load(1, cfg).tensors.values().next().value![0], 42);
   assert.equal(store.load(2, cfg).tensors.values().next().value![0], 42);
   // a NaN adapter is refused before anything is written
   a.tensors.values().next().value![1] = NaN;
   assert.throws(() => store.write(a, cfg), /non-finite/);
-  assert.deepEqual(fs.readdirSync(root).sort(), ['v0001', 'v0002']);
+  assert.deepEqual(fs.readdirSync(root).sort(), ['index.json', 'v0001', 'v0002']);
 });
