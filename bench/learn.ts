@@ -33,7 +33,8 @@ const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
 const flag = (k: string) => argv.includes(`--${k}`);
 const smoke = flag('smoke');
-const configs = (arg('configs') ?? (smoke ? DEFAULT_RULE : `none,rl,opd,combined,${DEFAULT_RULE}`)).split(',').filter(Boolean);
+// Configs are comma-separated; a comma followed by key= continues a rule's overrides (hindsight:pair=0,anchor=0.6).
+const configs = (arg('configs') ?? (smoke ? DEFAULT_RULE : `none,rl,opd,combined,${DEFAULT_RULE}`)).split(/,(?![A-Za-z.]+=)/).filter(Boolean);
 const maxRounds = Number(arg('rounds') ?? (smoke ? 2 : 8));
 const modelDir = path.resolve(arg('model') ?? path.join(root, 'models/hindsight-starter'));
 const verbose = flag('verbose');

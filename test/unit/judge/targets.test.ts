@@ -91,7 +91,7 @@ test('rows: target and rejected rows on the student\'s own prompt; weights = sou
     calls.push(pairs.length);
     return pairs.map((p) => p.response.map(() => -2));
   };
-  const rule = RULES.hindsight;
+  const rule = parseRule('hindsight:pair=1'); // the pair term (off by default) with its rows and weights
   const rows = await buildTargetRows(items, [], rule, tok, score, 512);
   assert.deepEqual(rows.map((r) => `${r.id}:${r.role}`), ['typed:target', 'typed:rejected', 'kept:target']);
   const [t, r, k] = rows;
@@ -112,6 +112,8 @@ test('rows: target and rejected rows on the student\'s own prompt; weights = sou
   assert.ok(Math.abs(s - 1 / (1 + Math.exp(2))) < 1e-12);
   assert.ok(Math.abs(t.advantages[0] - (1 + s)) < 1e-12 && Math.abs(r.advantages[0] + s) < 1e-12);
 
+  // By default the developer's text is trained alone, with no losing side.
+  assert.deepEqual((await buildTargetRows(items, [], RULES.hindsight, tok, score, 512)).map((x) => `${x.id}:${x.role}`), ['typed:target', 'kept:target']);
   // Negative-only and contrast rows only when the rule asks for them.
   const neg = await buildTargetRows(items, [], parseRule('hindsight:negative=0.5,pair=0'), tok, score, 512);
   assert.deepEqual(neg.map((x) => `${x.id}:${x.role}:${x.advantages[0]}`), ['typed:target:1', 'kept:target:0.25', 'deleted:negative:-0.125']);
