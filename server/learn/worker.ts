@@ -12,7 +12,7 @@ import type { AdapterPayload, FromLearnWorker, InitResult, RoundReply, ToLearnWo
 import { serveRequests } from '../workers/port';
 
 /** Nice value of the training threads: below serving's 10, so serving runs first. */
-const LEARN_NICE = 15;
+const LEARN_NICE = 19;
 try {
   os.setPriority(0, LEARN_NICE);
 } catch {
