@@ -1,10 +1,11 @@
-// The one test runner: types (tsc --noEmit over the tree), unit (node:test over test/unit), extension
+// The one test runner: lint (eslint ., eslint.config.mjs: import boundaries), types (tsc --noEmit over
+// the tree), unit (node:test over test/unit), extension
 // host (real VS Code = code-server + chromium, test/host), UI (the packaged .vsix driven through the browser, test/ui). Ends with one
 // plain line `N passed, N failed, N skipped` summing all layers (each skipped test is listed above it:
 // a skip is a test that did not run, not a pass); exits non-zero on any failure or timeout.
 // Each layer runs in its own process group, killed when it ends; processes that carry this run's
 // marker and survived are killed too. Everything temporary lives in one temp folder, removed at the end.
-// Usage: node scripts/test.mjs [--only types|unit|host|ui[,..]] [--grep PATTERN] [--run HOSTRUN] [--files PATH-PREFIX]
+// Usage: node scripts/test.mjs [--only lint|types|unit|host|ui[,..]] [--grep PATTERN] [--run HOSTRUN] [--files PATH-PREFIX]
 //        [--unit-dir DIR]  (unit tests from another folder; the runner's own test uses a fixture)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +19,7 @@ const opt = (name) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const layers = (opt('--only') ?? 'types,unit,host,ui').split(',');
+const layers = (opt('--only') ?? 'lint,types,unit,host,ui').split(',');
 const grep = opt('--grep');
 const hostRun = opt('--run');
 const filesPrefix = opt('--files');
@@ -165,6 +166,14 @@ const add = (c) => {
 const t0 = Date.now();
 
 try {
+  if (layers.includes('lint')) {
+    // ESLint over the tree (eslint.config.mjs: the import boundaries between src/, src/common, server/,
+    // protocol/ and webview-ui/): one test. Its findings print above the line.
+    const r = await runLayer('lint', process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], 3 * 60_000);
+    console.log(`[test] lint: eslint . ${r.code === 0 ? 'passed' : 'failed'} in ${r.seconds.toFixed(1)} s`);
+    add(r.code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 });
+  }
+
   if (layers.includes('types')) {
     // The whole tree (src, server, protocol, tests, benches) typechecks: one test.
     const r = await runLayer('types', process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.', '--noEmit'], 3 * 60_000);
