@@ -2,7 +2,7 @@
 // stdout carries protocol frames only (see ./stdio); logs travel as `log` notifications.
 // To add an area: import its register<Area>Handlers and call it below with (connection, ctx).
 import { frameStream, attachLogSink } from './stdio';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createTrainerConnection } from './rpc';
 import { createServerContext } from './context';
 import { registerLifecycleHandlers } from './lifecycle/handlers';
 import { registerEpisodesHandlers } from './episodes/handlers';
@@ -11,7 +11,8 @@ import { registerDownloadHandlers } from './download/handlers';
 import { registerLearnHandlers } from './learn/handlers';
 import { registerCompletionFixture } from './testing/completionFixture';
 
-const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(frameStream));
+// Frames that are not JSON-RPC and params of the wrong type are answered with errors and logged (./rpc).
+const connection = createTrainerConnection(process.stdin, frameStream, (problem) => ctx.log('warn', `protocol: ${problem}`));
 const control = createServerContext(connection);
 const { ctx } = control;
 attachLogSink(ctx.log);

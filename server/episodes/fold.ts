@@ -27,7 +27,8 @@ export function applyEvent(view: EpisodeView, ev: EpisodeEvent): void {
       if (view.outcome === 'pending') view.outcome = 'notShown';
       break;
     case 'survival':
-      if (ev.status !== 'unknown') view.survival = ev.status;
+      // Only the documented statuses: a record with another value must not add a key to the counts.
+      if (ev.status === 'unchanged' || ev.status === 'edited' || ev.status === 'deleted') view.survival = ev.status;
       break;
     default:
       break;

@@ -77,7 +77,7 @@ export class EpisodeStore {
       this.sizes.set(rec.ep.id, (this.sizes.get(rec.ep.id) ?? 0) + bytes);
       return true;
     }
-    if (rec && rec.t === 'event' && rec.ev && EVENT_TYPES.has(rec.ev.type)) {
+    if (rec && rec.t === 'event' && rec.ev && EVENT_TYPES.has(rec.ev.type) && typeof rec.ev.at === 'number') {
       const v = this.views.get(rec.id);
       if (!v) return false;
       applyEvent(v, rec.ev);

@@ -35,6 +35,20 @@ export class ModelFolderError extends Error {
   }
 }
 
+/**
+ * A value from a file as an error message shows it: JSON, cut to `max` characters. Safe for any
+ * parsed JSON (JSON.stringify overflows the stack on deeply nested arrays that JSON.parse accepts).
+ */
+export function describe(v: unknown, max = 120): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[…]' : typeof v === 'object' && v ? '{…}' : String(v);
+  }
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
 const ARCHS: Record<string, Architecture> = { Qwen2ForCausalLM: 'qwen2', LlamaForCausalLM: 'llama' };
 
 /** Parse and validate config.json from a model folder. */
@@ -58,18 +72,22 @@ export function loadConfig(dir: string): ModelConfig {
 export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   if (!raw || typeof raw !== 'object') throw new ModelFolderError(file, 'expected a JSON object');
   const c = raw as Record<string, unknown>;
-  const archName = Array.isArray(c.architectures) ? String(c.architectures[0]) : undefined;
-  const architecture = archName ? ARCHS[archName] : c.model_type === 'qwen2' ? 'qwen2' : c.model_type === 'llama' ? 'llama' : undefined;
-  if (!architecture)
-    throw new ModelFolderError(file, `unknown architecture ${archName ?? String(c.model_type)}; supported: ${Object.keys(ARCHS).join(', ')}`);
+  const archName = Array.isArray(c.architectures) ? (typeof c.architectures[0] === 'string' ? c.architectures[0] : describe(c.architectures[0])) : undefined;
+  // Own keys only: "constructor" is in every object.
+  const architecture = archName ? (Object.hasOwn(ARCHS, archName) ? ARCHS[archName] : undefined) : c.model_type === 'qwen2' ? 'qwen2' : c.model_type === 'llama' ? 'llama' : undefined;
+  if (!architecture) {
+    const named = Array.isArray(c.architectures) ? c.architectures[0] : c.model_type;
+    const shown = typeof named === 'string' ? (named.length > 120 ? `${named.slice(0, 120)}…` : named) : describe(named);
+    throw new ModelFolderError(file, `unknown architecture ${shown}; supported: ${Object.keys(ARCHS).join(', ')}`);
+  }
   const int = (key: string, fallback?: number): number => {
     const v = c[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ModelFolderError(file, `${key} must be a positive integer, got ${JSON.stringify(c[key])}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ModelFolderError(file, `${key} must be a positive integer, got ${describe(c[key])}`);
     return v;
   };
   const num = (key: string, fallback: number): number => {
     const v = c[key] ?? fallback;
-    if (typeof v !== 'number' || !(v > 0)) throw new ModelFolderError(file, `${key} must be a positive number, got ${JSON.stringify(c[key])}`);
+    if (typeof v !== 'number' || !(v > 0)) throw new ModelFolderError(file, `${key} must be a positive number, got ${describe(c[key])}`);
     return v;
   };
   const hiddenSize = int('hidden_size');
@@ -80,10 +98,13 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   if (headDim % 2) throw new ModelFolderError(file, `head_dim ${headDim} must be even for rotary embeddings`);
   const scaling = c.rope_scaling as { type?: string; rope_type?: string } | null | undefined;
   if (scaling && (scaling.rope_type ?? scaling.type) !== 'default')
-    throw new ModelFolderError(file, `rope_scaling ${JSON.stringify(scaling)} is not supported (only default rotary embeddings)`);
+    throw new ModelFolderError(file, `rope_scaling ${describe(scaling)} is not supported (only default rotary embeddings)`);
   if (c.use_sliding_window === true) throw new ModelFolderError(file, 'use_sliding_window=true is not supported');
-  const eos = c.eos_token_id;
-  const eosTokenId = Array.isArray(eos) ? eos.map(Number) : typeof eos === 'number' ? [eos] : [];
+  const tokenId = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const eos = c.eos_token_id ?? [];
+  const eosTokenId = (Array.isArray(eos) ? eos : [eos]) as number[];
+  if (!eosTokenId.every(tokenId)) throw new ModelFolderError(file, `eos_token_id must be a token id or a list of them, got ${describe(c.eos_token_id)}`);
+  if (c.bos_token_id != null && !tokenId(c.bos_token_id)) throw new ModelFolderError(file, `bos_token_id must be a token id, got ${describe(c.bos_token_id)}`);
   return {
     architecture,
     vocabSize: int('vocab_size'),
@@ -99,7 +120,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     attentionBias: architecture === 'qwen2' ? true : c.attention_bias === true,
     tieWordEmbeddings: c.tie_word_embeddings === true,
     maxPositions: int('max_position_embeddings', 32768),
-    bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : undefined,
+    bosTokenId: tokenId(c.bos_token_id) ? (c.bos_token_id as number) : undefined,
     eosTokenId,
     torchDtype: typeof c.torch_dtype === 'string' ? c.torch_dtype : undefined,
   };

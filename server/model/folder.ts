@@ -3,7 +3,7 @@
 // file and the problem (missing file, wrong shape, unknown architecture, truncated weights, bad JSON).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, ModelFolderError, type ModelConfig } from './config';
+import { describe, loadConfig, ModelFolderError, type ModelConfig } from './config';
 import { openWeights, type TensorInfo } from './safetensors';
 
 export interface ModelFolder {
@@ -37,7 +37,7 @@ function readServingChoices(dir: string): { prompt?: PromptLayout } {
     throw new ModelFolderError(file, `not valid JSON (${(e as Error).message})`);
   }
   const prompt = (j as { prompt?: unknown } | null)?.prompt;
-  if (prompt !== undefined && prompt !== 'fim' && prompt !== 'prefix') throw new ModelFolderError(file, `"prompt" must be "fim" or "prefix", not ${JSON.stringify(prompt)}`);
+  if (prompt !== undefined && prompt !== 'fim' && prompt !== 'prefix') throw new ModelFolderError(file, `"prompt" must be "fim" or "prefix", not ${describe(prompt)}`);
   return prompt ? { prompt } : {};
 }
 
@@ -45,30 +45,34 @@ export type TensorKind = 'proj' | 'bias' | 'norm' | 'embed';
 
 /** Tensor names and shapes a checkpoint of this config holds, in the HF order. */
 export function checkpointTensors(cfg: ModelConfig): { name: string; shape: number[]; kind: TensorKind }[] {
+  return [...expectedTensors(cfg)];
+}
+
+/** checkpointTensors one at a time: a config.json claiming 10^9 layers is refused at the first missing one, not listed. */
+function* expectedTensors(cfg: ModelConfig): Generator<{ name: string; shape: number[]; kind: TensorKind }> {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I, vocabSize: V } = cfg;
-  const out: { name: string; shape: number[]; kind: TensorKind }[] = [{ name: 'model.embed_tokens.weight', shape: [V, C], kind: 'embed' }];
+  yield { name: 'model.embed_tokens.weight', shape: [V, C], kind: 'embed' };
   for (let l = 0; l < cfg.numLayers; l++) {
     const p = `model.layers.${l}`;
-    out.push({ name: `${p}.input_layernorm.weight`, shape: [C], kind: 'norm' });
+    yield { name: `${p}.input_layernorm.weight`, shape: [C], kind: 'norm' };
     for (const [n, o] of [['q_proj', H * D], ['k_proj', KV * D], ['v_proj', KV * D]] as const) {
-      out.push({ name: `${p}.self_attn.${n}.weight`, shape: [o, C], kind: 'proj' });
-      if (cfg.attentionBias) out.push({ name: `${p}.self_attn.${n}.bias`, shape: [o], kind: 'bias' });
+      yield { name: `${p}.self_attn.${n}.weight`, shape: [o, C], kind: 'proj' };
+      if (cfg.attentionBias) yield { name: `${p}.self_attn.${n}.bias`, shape: [o], kind: 'bias' };
     }
-    out.push({ name: `${p}.self_attn.o_proj.weight`, shape: [C, H * D], kind: 'proj' });
-    if (cfg.attentionBias && cfg.architecture === 'llama') out.push({ name: `${p}.self_attn.o_proj.bias`, shape: [C], kind: 'bias' });
-    out.push({ name: `${p}.post_attention_layernorm.weight`, shape: [C], kind: 'norm' });
-    out.push({ name: `${p}.mlp.gate_proj.weight`, shape: [I, C], kind: 'proj' });
-    out.push({ name: `${p}.mlp.up_proj.weight`, shape: [I, C], kind: 'proj' });
-    out.push({ name: `${p}.mlp.down_proj.weight`, shape: [C, I], kind: 'proj' });
+    yield { name: `${p}.self_attn.o_proj.weight`, shape: [C, H * D], kind: 'proj' };
+    if (cfg.attentionBias && cfg.architecture === 'llama') yield { name: `${p}.self_attn.o_proj.bias`, shape: [C], kind: 'bias' };
+    yield { name: `${p}.post_attention_layernorm.weight`, shape: [C], kind: 'norm' };
+    yield { name: `${p}.mlp.gate_proj.weight`, shape: [I, C], kind: 'proj' };
+    yield { name: `${p}.mlp.up_proj.weight`, shape: [I, C], kind: 'proj' };
+    yield { name: `${p}.mlp.down_proj.weight`, shape: [C, I], kind: 'proj' };
   }
-  out.push({ name: 'model.norm.weight', shape: [C], kind: 'norm' });
-  if (!cfg.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [V, C], kind: 'proj' });
-  return out;
+  yield { name: 'model.norm.weight', shape: [C], kind: 'norm' };
+  if (!cfg.tieWordEmbeddings) yield { name: 'lm_head.weight', shape: [V, C], kind: 'proj' };
 }
 
 /** Check that every tensor the config implies exists with the right shape and a float dtype. */
 export function validateCheckpoint(cfg: ModelConfig, tensors: Map<string, TensorInfo>, dir: string): void {
-  for (const want of checkpointTensors(cfg)) {
+  for (const want of expectedTensors(cfg)) {
     const t = tensors.get(want.name);
     if (!t) throw new ModelFolderError(path.join(dir, 'model.safetensors'), `tensor ${want.name} is missing (config.json implies it)`);
     if (t.shape.join(',') !== want.shape.join(','))

@@ -4,7 +4,7 @@
 // trainer for PEFT adapters. Leaves out: reading tensor contents (see readTensor) for big files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ModelFolderError } from './config';
+import { describe, ModelFolderError } from './config';
 import { float32ToFloat16 as floatToHalf } from '../graph/builder';
 
 export type SafeDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I8' | 'U8' | 'BOOL';
@@ -39,7 +39,9 @@ export function readSafetensorsHeader(file: string): SafetensorsFile {
     throw new ModelFolderError(file, `cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
-    const size = fs.fstatSync(fd).size;
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new ModelFolderError(file, 'is not a file (a folder?)');
+    const size = stat.size;
     if (size < 8) throw new ModelFolderError(file, `truncated: ${size} bytes, a safetensors file starts with an 8-byte header length`);
     const lenBuf = Buffer.alloc(8);
     fs.readSync(fd, lenBuf, 0, 8, 0);
@@ -64,16 +66,17 @@ export function readSafetensorsHeader(file: string): SafetensorsFile {
         continue;
       }
       const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (typeof e?.dtype !== 'string' || !(e.dtype in SAFE_DTYPE_BYTES)) throw new ModelFolderError(file, `tensor ${name}: unknown dtype ${JSON.stringify(e?.dtype)}`);
-      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ModelFolderError(file, `tensor ${name}: bad shape ${JSON.stringify(e.shape)}`);
+      // Own keys only: "toString" or "constructor" is `in` every object.
+      if (typeof e?.dtype !== 'string' || !Object.hasOwn(SAFE_DTYPE_BYTES, e.dtype)) throw new ModelFolderError(file, `tensor ${name}: unknown dtype ${describe(e?.dtype)}`);
+      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ModelFolderError(file, `tensor ${name}: bad shape ${describe(e.shape)}`);
       const offs = e.data_offsets;
       if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[1] < offs[0])
-        throw new ModelFolderError(file, `tensor ${name}: bad data_offsets ${JSON.stringify(offs)}`);
+        throw new ModelFolderError(file, `tensor ${name}: bad data_offsets ${describe(offs)}`);
       const dtype = e.dtype as SafeDType;
       const shape = e.shape as number[];
       const want = shape.reduce((a, b) => a * b, 1) * SAFE_DTYPE_BYTES[dtype];
       const length = offs[1] - offs[0];
-      if (want !== length) throw new ModelFolderError(file, `tensor ${name}: shape [${shape}] × ${dtype} is ${want} bytes but data_offsets span ${length}`);
+      if (want !== length) throw new ModelFolderError(file, `tensor ${name}: shape ${describe(shape)} × ${dtype} is ${want} bytes but data_offsets span ${length}`);
       if (dataStart + offs[1] > size)
         throw new ModelFolderError(file, `tensor ${name}: data ends at byte ${dataStart + offs[1]} but the file has ${size} bytes (truncated weights?)`);
       tensors.set(name, { name, dtype, shape, file, offset: dataStart + offs[0], length });
@@ -95,21 +98,29 @@ export function openWeights(dir: string): Map<string, TensorInfo> {
   const single = path.join(dir, 'model.safetensors');
   const out = new Map<string, TensorInfo>();
   if (fs.existsSync(index)) {
-    let map: Record<string, string>;
+    let text: string;
     try {
-      map = JSON.parse(fs.readFileSync(index, 'utf8')).weight_map;
+      text = fs.readFileSync(index, 'utf8');
+    } catch (e) {
+      throw new ModelFolderError(index, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    let parsed: { weight_map?: unknown } | null;
+    try {
+      parsed = JSON.parse(text);
     } catch (e) {
       throw new ModelFolderError(index, `not valid JSON (${(e as Error).message})`);
     }
-    if (!map || typeof map !== 'object') throw new ModelFolderError(index, 'has no weight_map object');
+    const map = parsed?.weight_map as Record<string, unknown> | undefined;
+    if (!map || typeof map !== 'object' || Array.isArray(map)) throw new ModelFolderError(index, 'has no weight_map object');
     const shards = new Map<string, SafetensorsFile>();
     for (const shard of new Set(Object.values(map))) {
-      if (shard.includes('/') || shard.includes('\\')) throw new ModelFolderError(index, `shard ${shard} must be a file name inside the folder`);
+      if (typeof shard !== 'string' || shard === '' || shard === '.' || shard === '..' || shard.includes('/') || shard.includes('\\'))
+        throw new ModelFolderError(index, `shard ${describe(shard)} must be a file name inside the folder`);
       shards.set(shard, readSafetensorsHeader(path.join(dir, shard)));
     }
     for (const [name, shard] of Object.entries(map)) {
-      const t = shards.get(shard)!.tensors.get(name);
-      if (!t) throw new ModelFolderError(path.join(dir, shard), `tensor ${name} listed in model.safetensors.index.json is missing`);
+      const t = shards.get(shard as string)!.tensors.get(name);
+      if (!t) throw new ModelFolderError(path.join(dir, shard as string), `tensor ${name} listed in model.safetensors.index.json is missing`);
       out.set(name, t);
     }
     return out;

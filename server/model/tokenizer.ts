@@ -8,7 +8,7 @@ import type { Tokenizer } from '@huggingface/tokenizers' with { 'resolution-mode
 // class comes through require (esbuild bundles dist/tokenizers.cjs) and the type through import type.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tokenizer: TokenizerClass } = require('@huggingface/tokenizers') as { Tokenizer: new (json: object, config: object) => Tokenizer };
-import { ModelFolderError } from './config';
+import { describe, ModelFolderError } from './config';
 
 export interface FimTokens {
   prefix: number;
@@ -77,6 +77,12 @@ export class ModelTokenizer {
   }
 }
 
+/** The tokenizer library's error, cut short: it may quote the whole offending value. */
+const libraryMessage = (e: unknown) => {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.length > 300 ? `${m.slice(0, 300)}…` : m;
+};
+
 /** Load tokenizer.json (+ tokenizer_config.json when present) from a model folder. */
 export function loadTokenizer(dir: string, eosIds: number[] = []): ModelTokenizer {
   const file = path.join(dir, 'tokenizer.json');
@@ -95,13 +101,27 @@ export function loadTokenizer(dir: string, eosIds: number[] = []): ModelTokenize
     }
   };
   const json = read(file, true);
+  const vocab = (json as { model?: { vocab?: Record<string, number> } } | null)?.model?.vocab ?? {};
   let tok: Tokenizer;
   try {
     tok = new TokenizerClass(json, read(path.join(dir, 'tokenizer_config.json'), false));
   } catch (e) {
-    throw new ModelFolderError(file, `not a tokenizer the library can load (${(e as Error).message})`);
+    throw new ModelFolderError(file, `not a tokenizer the library can load (${libraryMessage(e)})`);
   }
-  return new ModelTokenizer(tok, eosIds, (json as { model?: { vocab?: Record<string, number> } }).model?.vocab ?? {});
+  // The library takes any JSON value as an id; serving feeds them to the model as int64 indices.
+  let ids: unknown[];
+  try {
+    ids = [...Object.values(vocab), ...tok.get_added_tokens_decoder().keys()];
+  } catch (e) {
+    throw new ModelFolderError(file, `not a tokenizer the library can load (${libraryMessage(e)})`);
+  }
+  const bad = ids.findIndex((id) => !(typeof id === 'number' && Number.isInteger(id) && id >= 0));
+  if (bad >= 0) throw new ModelFolderError(file, `has a token id that is not a non-negative integer: ${describe(ids[bad])}`);
+  try {
+    return new ModelTokenizer(tok, eosIds, vocab);
+  } catch (e) {
+    throw new ModelFolderError(file, `not a tokenizer the library can load (${libraryMessage(e)})`);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 // Leaves out: DoRA, rsLoRA, per-module rank/alpha patterns, bias training (all refused on load).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ModelConfig } from '../model/config';
+import { describe, type ModelConfig } from '../model/config';
 import { loraTensors, LORA_TARGETS, type LoraSpec, type LoraTarget } from '../model/lora';
 import { readSafetensorsHeader, readTensorBytes, decodeFloats, writeSafetensors, type TensorToWrite } from '../model/safetensors';
 import { seededRandom } from './random';
@@ -119,8 +119,9 @@ export function loadAdapter(dir: string, cfg: ModelConfig, opts: LoadOptions = {
   } catch (e) {
     throw new AdapterError(cfgFile, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new AdapterError(cfgFile, `is not a JSON object (got ${describe(raw)})`);
   const spec = specFromPeft(raw, cfgFile);
-  const baseModel = String(raw.base_model_name_or_path ?? '');
+  const baseModel = typeof raw.base_model_name_or_path === 'string' ? raw.base_model_name_or_path : '';
   if (opts.baseModel !== undefined && baseModel !== opts.baseModel)
     throw new AdapterError(cfgFile, `was trained on base model '${baseModel}', not '${opts.baseModel}'`);
 
@@ -151,21 +152,21 @@ export function loadAdapter(dir: string, cfg: ModelConfig, opts: LoadOptions = {
 
 /** LoraSpec from adapter_config.json; refuses the PEFT features the graphs do not implement. */
 export function specFromPeft(raw: Record<string, unknown>, where: string): LoraSpec {
-  if (raw.peft_type !== 'LORA') throw new AdapterError(where, `peft_type is ${JSON.stringify(raw.peft_type)}, only LORA is supported`);
-  if (raw.task_type !== undefined && raw.task_type !== 'CAUSAL_LM') throw new AdapterError(where, `task_type is ${JSON.stringify(raw.task_type)}, expected CAUSAL_LM`);
+  if (raw.peft_type !== 'LORA') throw new AdapterError(where, `peft_type is ${describe(raw.peft_type)}, only LORA is supported`);
+  if (raw.task_type !== undefined && raw.task_type !== 'CAUSAL_LM') throw new AdapterError(where, `task_type is ${describe(raw.task_type)}, expected CAUSAL_LM`);
   const r = raw.r;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r <= 0) throw new AdapterError(where, `r must be a positive integer, got ${JSON.stringify(r)}`);
+  if (typeof r !== 'number' || !Number.isInteger(r) || r <= 0) throw new AdapterError(where, `r must be a positive integer, got ${describe(r)}`);
   const alpha = raw.lora_alpha;
-  if (typeof alpha !== 'number' || !(alpha > 0)) throw new AdapterError(where, `lora_alpha must be a positive number, got ${JSON.stringify(alpha)}`);
+  if (typeof alpha !== 'number' || !(alpha > 0)) throw new AdapterError(where, `lora_alpha must be a positive number, got ${describe(alpha)}`);
   for (const k of ['use_dora', 'use_rslora', 'fan_in_fan_out'])
     if (raw[k] === true) throw new AdapterError(where, `${k}=true is not supported`);
   for (const k of ['rank_pattern', 'alpha_pattern'])
     if (raw[k] && Object.keys(raw[k] as object).length) throw new AdapterError(where, `${k} (per-module rank/alpha) is not supported`);
   if (raw.layers_to_transform != null) throw new AdapterError(where, 'layers_to_transform is not supported (every layer is adapted)');
-  if (raw.bias !== undefined && raw.bias !== 'none') throw new AdapterError(where, `bias=${JSON.stringify(raw.bias)} is not supported`);
+  if (raw.bias !== undefined && raw.bias !== 'none') throw new AdapterError(where, `bias=${describe(raw.bias)} is not supported`);
   const tm = raw.target_modules;
   if (!Array.isArray(tm) || !tm.length) throw new AdapterError(where, `target_modules must be a non-empty list of ${LORA_TARGETS.join(', ')} (a regex string is not supported)`);
-  for (const t of tm) if (!LORA_TARGETS.includes(t)) throw new AdapterError(where, `target module ${JSON.stringify(t)} is not one of ${LORA_TARGETS.join(', ')}`);
+  for (const t of tm) if (!LORA_TARGETS.includes(t)) throw new AdapterError(where, `target module ${describe(t)} is not one of ${LORA_TARGETS.join(', ')}`);
   // Stable order (the model's), whatever order the file lists them in.
   const targets = LORA_TARGETS.filter((t) => tm.includes(t)) as LoraTarget[];
   return { rank: r, alpha, targets };

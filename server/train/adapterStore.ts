@@ -86,7 +86,9 @@ function sha256File(file: string): string {
 function isEntry(e: unknown): e is IndexEntry {
   const x = e as IndexEntry;
   const stamp = (s: unknown) => s === null || (Array.isArray(s) && s.length === 2 && s.every((n) => typeof n === 'number'));
-  return !!x && typeof x === 'object' && typeof x.valid === 'boolean' && typeof x.geometry === 'string' && stamp(x.weights) && stamp(x.config);
+  const optional = (v: unknown, type: string) => v === undefined || typeof v === type;
+  return !!x && typeof x === 'object' && typeof x.valid === 'boolean' && typeof x.geometry === 'string' && stamp(x.weights) && stamp(x.config) &&
+    optional(x.sha256, 'string') && optional(x.problem, 'string') && optional(x.baseModel, 'string') && optional(x.createdAt, 'number') && optional(x.parent, 'number');
 }
 
 /**
