@@ -5,6 +5,9 @@
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
 import { ErrorCodes, lifecycle, type model } from '../protocol';
 
+/** JSON-RPC's code for a request that is not valid now. */
+const INVALID_REQUEST = -32600;
+
 export type Listener<T> = (value: T) => void | Promise<void>;
 
 export interface ServerContext {
@@ -124,6 +127,9 @@ export function createServerContext(connection: MessageConnection, startedAt = D
   return {
     ctx,
     async initialize(params) {
+      // Once per process, as in LSP: a second one would open the store and load the model again
+      // over the first (the editor starts a new process instead; configure changes settings).
+      if (initialized) throw new ResponseError(INVALID_REQUEST, 'already initialized: the trainer takes initialize once (use configure to change settings)');
       storageDir = params.storageDir;
       recordingEnabled = params.recordingEnabled;
       modelPath = params.modelPath;

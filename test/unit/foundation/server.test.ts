@@ -42,6 +42,9 @@ test('initialize, status, configure, then shutdown + exit leaves with code 0', {
     assert.equal(after.recordingEnabled, true);
     assert.ok(s.statuses.some((x) => x.state === 'ready'), 'status/changed pushed');
     assert.ok(s.logs.some((l) => l.level === 'info' && /trainer .* \(pid \d+\)/.test(l.message)), 'initialize logged');
+    // Once per process: a second initialize is refused and changes nothing.
+    await assert.rejects(s.connection.sendRequest(lifecycle.initialize, { ...init, recordingEnabled: false }), /already initialized/);
+    assert.equal((await s.connection.sendRequest(lifecycle.status)).recordingEnabled, true);
     await s.connection.sendRequest(lifecycle.shutdown);
     await s.connection.sendNotification(lifecycle.exit);
     assert.equal(await s.exited, 0);
