@@ -2,8 +2,8 @@
 // Pure (no DOM), so it is unit-tested; main.ts turns the rows into vscode-elements markup.
 import type { model, webview } from '../protocol';
 // The same words as the status bar's tooltip (pure; bundled into the page).
-import { deviceText, modelSize, precisionText, seconds } from '../src/status/modelText';
-import { etaWords } from '../src/learn/progressText';
+import { deviceText, modelSize, precisionText, seconds } from '../src/common/modelText';
+import { etaWords } from '../src/common/progressText';
 
 type Learning = NonNullable<webview.StatusModel['learning']>;
 type Round = NonNullable<Learning['lastRound']>;

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { learn } from '../../protocol';
 import type { TrainerClient } from '../trainer/client';
 import { nothingToRollBackMessage, rollbackMessage, trainNowMessage, versionPicks } from './picks';
-import { roundProgressText } from './progressText';
+import { roundProgressText } from '../common/progressText';
 
 export interface LearnApi {
   /** Latest status pushed by the loop (undefined until the trainer sent one). */

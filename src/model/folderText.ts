@@ -1,7 +1,7 @@
 // What "Hindsight: Use a local model folder…" says after checking the folder the user picked: why
 // it is refused (the setting unchanged), or what it is and that it is loading. Pure (no 'vscode').
 import type { model } from '../../protocol';
-import { modelSize } from '../status/modelText';
+import { modelSize } from '../common/modelText';
 
 export function folderRefusedMessage(folder: string, reason: string): string {
   return `Hindsight cannot use ${folder} as a model: ${reason}. hindsight.model.path was not changed.`;

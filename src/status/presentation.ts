@@ -4,7 +4,7 @@
 // Pure (no 'vscode'); src/status/statusBar.ts applies it.
 import type { model } from '../../protocol';
 import type { TrainerSnapshot } from '../trainer/client';
-import { modelSentence, modelShort } from './modelText';
+import { modelSentence, modelShort } from '../common/modelText';
 
 export interface HindsightView {
   enabled: boolean;

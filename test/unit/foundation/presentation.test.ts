@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { present } from '../../../src/status/presentation';
 import type { model } from '../../../protocol';
-import { bytesText, countText, modelSentence, modelShort, seconds } from '../../../src/status/modelText';
+import { bytesText, countText, modelSentence, modelShort, seconds } from '../../../src/common/modelText';
 
 const trainer = (state: any, restarts = 0, detail?: string) => ({ state, restarts, detail });
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { learn } from '../../../protocol';
 import { nothingToRollBackMessage, versionPicks, rollbackMessage, trainNowMessage } from '../../../src/learn/picks';
-import { etaWords, roundProgressText } from '../../../src/learn/progressText';
+import { etaWords, roundProgressText } from '../../../src/common/progressText';
 
 test('versions are offered newest first with the base model last; invalid folders are not offered', () => {
   const picks = versionPicks({
