@@ -3,16 +3,18 @@
 // copy of demo/ opened. No model setting is written: the extension serves its bundled Hindsight
 // Starter model. Only its own keys are merged into the user settings.json, and only where the user
 // has not changed them (scripts/lib/userSettings.ts), so a second run keeps the user's settings.
-// Run through `npm start`, which builds and packages first.
+// Run through `npm start`, which builds and packages first. HINDSIGHT_START_DIR (default .tmp/start)
+// and HINDSIGHT_VSIX (default hindsight.vsix) move its state and package: the UI test starts it
+// twice in a temp folder.
 import fs from 'node:fs';
 import path from 'node:path';
 import { baseUserSettings, codeServerCli, copyDemoWorkspace, initGitRepo, isolatedEnv, repoRoot, startCodeServer } from './lib/codeServer';
 import { mergeOwnSettings } from './lib/userSettings';
 
 async function main() {
-  const state = path.join(repoRoot, '.tmp', 'start');
+  const state = path.resolve(process.env.HINDSIGHT_START_DIR || path.join(repoRoot, '.tmp', 'start'));
   const workspace = path.join(state, 'demo-workspace');
-  const vsix = path.join(repoRoot, 'hindsight.vsix');
+  const vsix = path.resolve(process.env.HINDSIGHT_VSIX || path.join(repoRoot, 'hindsight.vsix'));
   const port = Number(process.env.PORT ?? 8080);
   fs.mkdirSync(state, { recursive: true });
   if (!fs.existsSync(workspace)) initGitRepo(copyDemoWorkspace(workspace));
