@@ -205,7 +205,7 @@ try {
     if (!step('package the .vsix', process.execPath, ['scripts/package.mjs', '--out', vsix])) add({ passed: 0, failed: 1 });
     else {
       env.HINDSIGHT_VSIX = vsix;
-      add(await nodeTestLayer('ui', findTests(path.join(root, 'test/ui'), '.test.ts'), 4 * 60_000));
+      add(await nodeTestLayer('ui', findTests(path.join(root, 'test/ui'), '.test.ts'), 8 * 60_000));
     }
   }
 } finally {

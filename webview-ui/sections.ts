@@ -4,6 +4,7 @@ import type { model, webview } from '../protocol';
 // The same words as the status bar's tooltip (pure; bundled into the page).
 import { deviceText, modelSize, precisionText, seconds } from '../src/common/modelText';
 import { etaWords } from '../src/common/progressText';
+import { skipText } from '../src/common/skipText';
 
 type Learning = NonNullable<webview.StatusModel['learning']>;
 type Round = NonNullable<Learning['lastRound']>;
@@ -129,7 +130,7 @@ export function learningRows(l: Learning): Row[] {
     { name: 'Episodes', items: [{ text: 'waiting for a round', badge: String(l.pending) }, { text: 'trained on', badge: String(l.trained) }] },
   ];
   const skipped = Object.entries(l.skipped).filter(([, n]) => n > 0);
-  if (skipped.length) rows.push({ name: 'Skipped', items: skipped.map(([why, n]) => ({ text: why, badge: String(n) })) });
+  if (skipped.length) rows.push({ name: 'Skipped', items: skipped.map(([why, n]) => ({ text: skipText(why), badge: String(n) })) });
   if (l.lastRound) rows.push({ name: 'Last round', value: roundText(l.lastRound), warn: l.lastRound.outcome === 'rejected' || l.lastRound.outcome === 'failed' });
   if (l.lastPromotion && l.lastPromotion.at !== l.lastRound?.at) rows.push({ name: 'Last promotion', value: roundText(l.lastPromotion) });
   else if (!l.lastPromotion) rows.push({ name: 'Last promotion', value: 'none yet' });

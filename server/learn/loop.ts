@@ -64,6 +64,7 @@ export class LearnLoop {
   private serving = 0;
   private model = '';
   private vocabSize = 0;
+  private rule: InitResult['rule'] | undefined;
   private loop: learn.LoopState = 'starting';
   private detail: string | undefined;
   private progress: { step: number; steps: number; loss?: number } | undefined;
@@ -127,6 +128,7 @@ export class LearnLoop {
     const init = await this.call<InitResult>({ type: 'init', modelDir: this.deps.modelPath, adaptersDir, wanted: this.state.serving, threads: this.deps.threads ?? 1, ...(this.deps.cacheDir ? { cacheDir: this.deps.cacheDir } : {}) });
     this.model = init.model;
     this.vocabSize = init.vocabSize;
+    this.rule = init.rule;
     for (const p of init.problems) this.deps.log('warn', `learn: adapter v${p.version} skipped on start: ${p.problem}`);
     if (init.adapter) await this.serveAdapter(init.adapter);
     this.serving = init.serving;
@@ -194,7 +196,7 @@ export class LearnLoop {
     for (const view of all) {
       if (seen.has(view.id)) continue;
       const j = judge(view);
-      const s = screen(view, j, { model: this.model, vocabSize: this.vocabSize, currentVersion: this.serving, maxStaleness: this.settings.maxStaleness });
+      const s = screen(view, j, { model: this.model, vocabSize: this.vocabSize, currentVersion: this.serving, maxStaleness: this.settings.maxStaleness, rule: this.rule });
       if (s.ok) usable.push({ view, judgement: j, staleness: s.staleness });
       else {
         this.state.skipped[s.reason] = (this.state.skipped[s.reason] ?? 0) + 1;

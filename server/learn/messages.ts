@@ -1,5 +1,6 @@
 // Messages between the learn worker thread (worker.ts) and the loop on the trainer's main thread
 // (loop.ts), carried by the worker channel. In-process only; the editor talks JSON-RPC (protocol/learn.ts).
+import type { LearnRule } from './rule';
 import type { learn } from '../../protocol';
 import type { LoraSpec } from '../model/lora';
 import type { RoundRequest } from './engine';
@@ -18,7 +19,8 @@ export interface AdapterPayload {
   spec: LoraSpec;
 }
 
-export type InitResult = { model: string; vocabSize: number; serving: number; adapter?: AdapterPayload; problems: { version: number; problem: string }[] };
+/** `rule`: what the engine's learning rule needs of an episode (the loop screens waiting episodes by it). */
+export type InitResult = { model: string; vocabSize: number; serving: number; adapter?: AdapterPayload; problems: { version: number; problem: string }[]; rule: Pick<LearnRule, 'objective' | 'negative'> };
 export type RoundReply = { report: learn.RoundReport; adapter?: AdapterPayload; info?: Omit<learn.VersionInfo, 'valid' | 'version'> };
 
 /** Events: no reply expected. */

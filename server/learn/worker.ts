@@ -29,7 +29,7 @@ async function handle(m: ToLearnWorker): Promise<unknown> {
     await engine?.release();
     engine = await LearnEngine.create(m.modelDir, { adaptersDir: m.adaptersDir, wanted: m.wanted, intraOpThreads: m.threads, cacheDir: m.cacheDir, log });
     const r = engine.resolved;
-    const init: InitResult = { model: engine.modelName, vocabSize: engine.folder.cfg.vocabSize, serving: r.version, problems: r.problems, ...(r.adapter ? { adapter: payload(r.version, r.adapter) } : {}) };
+    const init: InitResult = { model: engine.modelName, vocabSize: engine.folder.cfg.vocabSize, serving: r.version, problems: r.problems, rule: { objective: engine.rule.objective, negative: engine.rule.negative }, ...(r.adapter ? { adapter: payload(r.version, r.adapter) } : {}) };
     return init;
   }
   if (!engine) throw new Error('learn worker: not initialised');

@@ -40,7 +40,7 @@ test('learning: progress, skipped reasons, rejected round, versions with the ser
   assert.equal(isTraining(learning), true);
   assert.equal(loopText(learning), 'training — step 3 of 8, loss 0.1235');
   const rows = learningRows(learning);
-  assert.deepEqual(row(rows, 'Skipped')?.items, [{ text: 'redacted', badge: '2' }]);
+  assert.deepEqual(row(rows, 'Skipped')?.items, [{ text: 'secrets redacted', badge: '2' }]);
   const last = rows.find((r) => r.name === 'Last round')!;
   assert.match(last.value!, /^rejected on 16 episodes, 8 steps,.* — drift 0\.9 > 0\.5$/);
   assert.equal(last.warn, true);

@@ -35,6 +35,19 @@ test('each unusable episode is refused with its reason, never silently', () => {
   assert.equal(reason(view({ adapterVersion: 3, status: 'open', outcome: 'pending', tokenIds: [5], logprobs: [-1], promptTokenIds: [5] }, [])), 'notTrainable');
 });
 
+test('a likelihood rule refuses an episode that shows no text the developer wanted; a reward rule keeps it', () => {
+  const nothingTyped = view({ adapterVersion: 3, suggestion: 'items[0]', outcome: 'rejected', tokenIds: tok.encode('items[0]'), logprobs: tok.encode('items[0]').map(() => -1), promptTokenIds: prompt(tok) }, [{ type: 'rejected', at: 1, reason: 'timeout', visibleMs: 10_000 }]);
+  const typed = rejectedView(tok, 'items[0]', 'sum(items)', undefined, { adapterVersion: 3 });
+  const under = (v: Parameters<typeof judge>[0], rule: { objective: 'nll' | 'ppo'; negative: number }) => {
+    const s = screen(v, judge(v), { ...opts, rule });
+    return s.ok ? 'ok' : s.reason;
+  };
+  assert.equal(under(nothingTyped, { objective: 'nll', negative: 0 }), 'noTarget');
+  assert.equal(under(nothingTyped, { objective: 'nll', negative: 0.5 }), 'ok'); // its negative reward is used
+  assert.equal(under(nothingTyped, { objective: 'ppo', negative: 0 }), 'ok');
+  assert.equal(under(typed, { objective: 'nll', negative: 0 }), 'ok');
+});
+
 test('the teacher prompt holds the hint as a comment above the cursor line; suffix and markers are the student\'s', () => {
   const student = prompt(tok);
   const teacher = teacherContext(student, 'Use sum().', 'python', tok);
