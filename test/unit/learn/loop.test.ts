@@ -29,10 +29,14 @@ let engine: LearnEngine;
 let base: number[][];
 const pairs = () => [GOOD, BAD].map((t) => ({ context: prompt(m.tok), response: m.tok.encode(t) }));
 
-/** 3 × GOOD accepted and kept (+0.75), 3 × BAD rejected with nothing typed (−0.25), behaviour = base log-probs. */
-function episodesFor(over: Partial<episodes.EpisodeView> = {}): episodes.EpisodeView[] {
+/**
+ * 3 × GOOD accepted and kept (+0.75), 3 × BAD rejected (−0.25) with `typed` typed instead (default
+ * GOOD: the hindsight rule learns only from the developer's text; '' = nothing typed, for the
+ * reward rules); behaviour = base log-probs.
+ */
+function episodesFor(over: Partial<episodes.EpisodeView> = {}, typed = GOOD): episodes.EpisodeView[] {
   const out: episodes.EpisodeView[] = [];
-  for (let i = 0; i < 3; i++) out.push(acceptedView(m.tok, GOOD, base[0], over), rejectedView(m.tok, BAD, '', base[1], over));
+  for (let i = 0; i < 3; i++) out.push(acceptedView(m.tok, GOOD, base[0], over), rejectedView(m.tok, BAD, typed, base[1], over));
   return out;
 }
 
@@ -45,7 +49,7 @@ test('OpenClaw-RL rule: a round makes the rewarded continuation more likely and 
   const adapters = path.join(tempDir('engine'), 'adapters');
   engine = await LearnEngine.create(m.dir, { adaptersDir: adapters, rule: RULES.combined }); // OpenClaw-RL's rule and drift gate
   base = await engine.scoreUnder(undefined, pairs());
-  const items = episodesFor().map((view) => ({ view, judgement: judge(view), staleness: 0 }));
+  const items = episodesFor({}, '').map((view) => ({ view, judgement: judge(view), staleness: 0 }));
   const progress: string[] = [];
   const r = await engine.round({ items, heldOut: [], serving: 0, settings }, (p) => progress.push(`${p.state}:${p.step}`));
   assert.equal(r.report.outcome, 'promoted', r.report.reason);

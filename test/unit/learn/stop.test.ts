@@ -36,7 +36,7 @@ test('dispose during a round: the round ends cancelled, nothing is written, the 
   const loop = await LearnLoop.start({ storageDir: storage, modelPath: m.dir, store, serve: () => undefined, settings, log: (l, msg) => logs.push(`${l}: ${msg}`), onStatus: (s) => (last = s) });
   try {
     for (let i = 0; i < 3; i++)
-      for (const v of [acceptedView(m.tok, 'sum(items)'), rejectedView(m.tok, 'items[0]', '')]) {
+      for (const v of [acceptedView(m.tok, 'sum(items)'), rejectedView(m.tok, 'items[0]', 'sum(items)')]) {
         const { outcome: _o, status: _s, updatedAt: _u, events, ...ep } = v;
         await store.appendEpisode(ep);
         for (const ev of events) await store.appendEvent(ep.id, ev);
