@@ -17,6 +17,7 @@
 //
 // Usage: npm run bench:learn [-- --smoke] [--configs none,rl,opd,combined,hindsight] [--rounds 8]
 //          [--model models/hindsight-starter] [--lr X] [--steps N] [--source] [--verbose] [--json-out FILE]
+//          [--keep] (leave each configuration's storage folder for a look at its episodes and adapters)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -232,7 +233,8 @@ async function runConfig(config: string, ev: Evaluator, cacheDir: string): Promi
   } finally {
     await t.stop().catch(() => undefined);
     for (const l of t.logs.filter((l) => l.level === 'error')) log(`  [${config}] trainer error: ${l.message}`);
-    fs.rmSync(storageDir, { recursive: true, force: true });
+    if (flag('keep')) log(`  [${config}] kept the trainer's storage (episodes, adapters): ${storageDir}`);
+    else fs.rmSync(storageDir, { recursive: true, force: true });
   }
   res.seconds = (Date.now() - t0) / 1000;
   return res;

@@ -68,6 +68,8 @@ export async function interact(t: TrainerProcess, p: Preference, c: Context, o: 
     id, createdAt: now(), uri: params.uri, relPath: c.file, languageId: p.languageId, offset, line: c.prefix.split('\n').length - 1,
     prefixExcerpt: c.prefix, suffixExcerpt: c.suffix, suggestion: r.text, tokenIds: r.tokenIds, logprobs: r.logprobs,
     promptTokenIds: r.promptTokenIds, adapterVersion: r.adapterVersion, model: r.model, mode: params.mode,
+    // As the provider records it: the target is trained as healed + text after the same prompt.
+    ...(r.healed ? { healed: r.healed } : {}),
   };
   await t.append(ep);
   const out: Interaction = { ...base, shown: r.text };

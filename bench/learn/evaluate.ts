@@ -10,6 +10,7 @@ import { loadTokenizer, type ModelTokenizer } from '../../server/model/tokenizer
 import { modelCacheDir } from '../../server/model/modelCache';
 import { DEFAULT_SERVE_LORA } from '../../server/model/forwardSession';
 import { buildFimPrompt, promptBudget } from '../../server/serve/fim';
+import { healPrompt } from '../../server/serve/tokenHealing';
 import { initAdapter } from '../../server/train/adapter';
 import { AdapterStore } from '../../server/train/adapterStore';
 import { Trainer } from '../../server/train/step';
@@ -60,23 +61,29 @@ export class Evaluator {
     return this.trainer.logprobsWith(tensors, pairs);
   }
 
-  context(prefix: string, suffix: string): number[] {
-    return buildFimPrompt((s) => this.tok.encode(s), this.folder.prompt === 'prefix' ? undefined : this.tok.fim, prefix, suffix, promptBudget(this.folder.cfg.maxPositions, MAX_TOKENS)).ids;
+  /**
+   * The prompt serving builds at this spot, token healing included: the ids without the prefix's
+   * last token, and that token's text, which every continuation re-spells first.
+   */
+  context(prefix: string, suffix: string): { ids: number[]; healed: string } {
+    const fim = this.folder.prompt === 'prefix' ? undefined : this.tok.fim;
+    const { prompt, healed } = healPrompt(buildFimPrompt((s) => this.tok.encode(s), fim, prefix, suffix, promptBudget(this.folder.cfg.maxPositions, MAX_TOKENS)), fim !== undefined, prefix, this.tok);
+    return { ids: prompt.ids, healed };
   }
 
-  /** What serving would record for `text` served at this spot: prompt ids, token ids, their log-probs. */
-  async served(tensors: Map<string, Float32Array> | undefined, prefix: string, suffix: string, text: string): Promise<{ promptTokenIds: number[]; tokenIds: number[]; logprobs: number[] }> {
-    const promptTokenIds = this.context(prefix, suffix);
-    const tokenIds = this.tok.encode(text);
+  /** What serving would record for `text` served at this spot: prompt ids, healed text, token ids, their log-probs. */
+  async served(tensors: Map<string, Float32Array> | undefined, prefix: string, suffix: string, text: string): Promise<{ promptTokenIds: number[]; tokenIds: number[]; logprobs: number[]; healed?: string }> {
+    const { ids: promptTokenIds, healed } = this.context(prefix, suffix);
+    const tokenIds = this.tok.encode(healed + text);
     const [logprobs] = await this.score(tensors, [{ context: promptTokenIds, response: tokenIds }]);
-    return { promptTokenIds, tokenIds, logprobs };
+    return { promptTokenIds, tokenIds, logprobs, ...(healed ? { healed } : {}) };
   }
 
   /** Per pair: Σ log π(preferred) − Σ log π(rejected) at the pair's FIM context. */
   async margins(tensors: Map<string, Float32Array> | undefined, pairs: Pair[]): Promise<number[]> {
     const items = pairs.flatMap((p) => {
-      const context = this.context(p.prefix, p.suffix);
-      return [{ context, response: this.tok.encode(p.preferred) }, { context, response: this.tok.encode(p.rejected) }];
+      const { ids: context, healed } = this.context(p.prefix, p.suffix);
+      return [{ context, response: this.tok.encode(healed + p.preferred) }, { context, response: this.tok.encode(healed + p.rejected) }];
     });
     const lp = await this.score(tensors, items);
     const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
