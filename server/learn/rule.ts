@@ -54,7 +54,9 @@ const HINDSIGHT: LearnRule = {
   beta: 0.1,
   negative: 0,
   contrast: 0,
-  replay: 16,
+  // bench:learn (starter, after the healed-target fix): replaying the 16 newest targets raised held-out
+  // code bits per byte 1.90 % in 8 rounds (2.30 % in 9) and reached the literal no sooner than 8 (1.43 %).
+  replay: 8,
   anchor: 0.3,
   anchors: 4,
   gate: 'preference',
