@@ -76,8 +76,9 @@ export function decide(input: GateInput, o: GateOptions = DEFAULT_GATE): GateDec
 // (the workspace's own code from recent prompts) stay within `maxBpbRegression` of the base model's;
 // and, on held-out episodes — outside this round's training rows, waiting ones (never trained on)
 // first — (3) it ranks the developer's text above the suggestion it replaced (Σ log π(text) >
-// Σ log π(suggestion)) at least as often as the serving adapter, (4) the mean of that margin falls
-// at most `marginTolerance` nats below the serving adapter's (counts move in steps; a round
+// Σ log π(suggestion)) at least as often as the serving adapter (less one pair in four: a count
+// over a handful of pairs is noisy), (4) the mean of that margin falls at most `marginTolerance`
+// nats below the serving adapter's (scaled by √(4/pairs); counts move in steps; a round
 // trained on the opposite of the developer's wishes moves the margins by several nats), and (5)
 // the developer's texts do not become less likely: their mean log-probability per token falls at
 // most `targetTolerance` below the serving adapter's ((3) and (4) alone can be passed by pushing
@@ -88,7 +89,11 @@ export function decide(input: GateInput, o: GateOptions = DEFAULT_GATE): GateDec
 export interface PreferenceGateOptions {
   /** Largest relative bits-per-byte increase over the base model (0.02 = 2 %). */
   maxBpbRegression: number;
-  /** Largest drop of the mean held-out margin below the serving adapter's (nats). */
+  /**
+   * Largest drop of the mean held-out margin below the serving adapter's (nats), for
+   * MARGIN_TOLERANCE_PAIRS pairs; it scales with 1/√pairs, as the noise of a mean does (one pair
+   * may drop twice as far, sixteen half as far).
+   */
   marginTolerance: number;
   /** Largest drop of the held-out developer texts' mean log-probability per token (nats). */
   targetTolerance: number;
@@ -138,6 +143,22 @@ export interface PreferenceGateDecision {
   earlierMarginCandidate?: number;
 }
 
+/** The number of pairs `marginTolerance` is stated for. */
+export const MARGIN_TOLERANCE_PAIRS = 4;
+
+/** The margin tolerance for a mean over `pairs` pairs. */
+export function marginToleranceFor(tolerance: number, pairs: number): number {
+  return tolerance * Math.sqrt(MARGIN_TOLERANCE_PAIRS / Math.max(1, pairs));
+}
+
+/**
+ * Pairs the candidate may lose beyond the serving adapter's count: one in four (none under four).
+ * A count over a handful of pairs is noisy too; the mean margin (above) still has to hold.
+ */
+export function winSlack(pairs: number): number {
+  return Math.floor(pairs / 4);
+}
+
 export function decidePreference(input: PreferenceGateInput, o: PreferenceGateOptions): PreferenceGateDecision {
   const wins = (xs: HeldOutScore[]) => xs.filter((x) => x.margin !== undefined && x.margin > 0).length;
   const perToken = (xs: HeldOutScore[]) => {
@@ -167,16 +188,16 @@ export function decidePreference(input: PreferenceGateInput, o: PreferenceGateOp
     return { promote: false, reason: `candidate scores are not finite (bits per byte ${input.bpbCandidate})`, ...base };
   if (base.bpbRegression > o.maxBpbRegression)
     return { promote: false, forgets: true, reason: `forgets code: held-out bits per byte ${(base.bpbRegression * 100).toFixed(2)} % above the base model (limit ${(o.maxBpbRegression * 100).toFixed(2)} %)`, ...base };
-  if (base.winsCandidate < base.winsServing)
+  if (base.winsCandidate < base.winsServing - winSlack(base.pairs))
     return { promote: false, reason: `ranks the developer's text above the suggestion on fewer held-out episodes (${base.winsCandidate} of ${base.pairs}) than the serving adapter (${base.winsServing})`, ...base };
-  if (marginServing !== undefined && !(marginCandidate! >= marginServing - o.marginTolerance))
+  if (marginServing !== undefined && !(marginCandidate! >= marginServing - marginToleranceFor(o.marginTolerance, base.pairs)))
     return { promote: false, reason: `moves held-out episodes away from the developer's text (mean margin over the suggestion ${marginCandidate!.toFixed(2)} vs ${marginServing.toFixed(2)} nats)`, ...base };
   if (targetServing !== undefined && !(targetCandidate! >= targetServing - o.targetTolerance))
     return { promote: false, reason: `makes the developer's held-out texts less likely (${targetCandidate!.toFixed(3)} vs ${targetServing.toFixed(3)} nats per token)`, ...base };
   if (e && earlierServing !== undefined) {
-    if (wins(e.candidate) < wins(e.serving))
+    if (wins(e.candidate) < wins(e.serving) - winSlack(base.earlierPairs ?? 0))
       return { promote: false, reason: `unlearns earlier corrections: ranks the developer's text first on ${wins(e.candidate)} of ${base.earlierPairs} earlier episodes, the serving adapter on ${wins(e.serving)}`, ...base };
-    if (!(earlierCandidate! >= earlierServing - o.marginTolerance))
+    if (!(earlierCandidate! >= earlierServing - marginToleranceFor(o.marginTolerance, base.earlierPairs ?? 0)))
       return { promote: false, reason: `unlearns earlier corrections: mean margin on earlier episodes ${earlierCandidate!.toFixed(2)} vs ${earlierServing.toFixed(2)} nats`, ...base };
   }
   return { promote: true, ...base };

@@ -4,7 +4,10 @@
 // dedents below the cursor line, at a closing bracket that dedents to it, or where the generated
 // line repeats the first line of the suffix (the model re-typing what is already there). In both
 // modes a loop — the same piece of code four times in a row ("b, b, b, b", "type type type type") —
-// ends the suggestion after its first time: small models fall into them under greedy decoding.
+// ends the suggestion after its first time: small models fall into them under greedy decoding. And
+// a comment that starts "Hint:" ends it before the comment: that is the form in which hints reach a
+// teacher prompt (server/judge/hintPlacement.ts), and a model that saw such lines in training (the
+// starter's hint-conditioned examples) would otherwise write them for the developer.
 export interface StopContext {
   mode: 'line' | 'block';
   /** Indentation width of the line the cursor is on (tabs count as 4). */
@@ -18,7 +21,7 @@ export interface StopCheck {
   stop: boolean;
   /** Length of the generated text to keep (≤ text.length). */
   keep: number;
-  reason?: 'newline' | 'blank-line' | 'dedent' | 'closing-bracket' | 'repeats-suffix' | 'repetition';
+  reason?: 'newline' | 'blank-line' | 'dedent' | 'closing-bracket' | 'repeats-suffix' | 'repetition' | 'hint-comment';
 }
 
 export function indentWidth(line: string): number {
@@ -48,6 +51,12 @@ export function checkStop(text: string, ctx: StopContext): StopCheck {
     const nl = t.indexOf('\n');
     if (nl >= 0) return { stop: true, keep: trimEnd(text, mapBack(nl)), reason: 'newline' };
   }
+  const hint = HINT_COMMENT.exec(t);
+  if (hint) {
+    let keep = mapBack(hint[1].length);
+    while (keep > 0 && /\s/.test(text[keep - 1])) keep--;
+    return { stop: true, keep, reason: 'hint-comment' };
+  }
   const firstSuffixLine = ctx.suffix.replace(/\r\n/g, '\n').split('\n').find((l) => l.trim() !== '')?.trim();
   const lines = t.split('\n');
   let offset = 0;
@@ -71,6 +80,9 @@ export function checkStop(text: string, ctx: StopContext): StopCheck {
   if (loop) return { stop: true, keep: trimEnd(text, text.length - (REPEATS - 1) * loop), reason: 'repetition' };
   return { stop: false, keep: text.length };
 }
+
+/** A comment leader, then "Hint:": group 1 is what comes before the leader (kept, trailing blanks and a line break trimmed). */
+const HINT_COMMENT = /^([\s\S]*?)[^\S\n]*(?:\/\/|#|--|\/\*+|;+)[^\S\n]*Hint:/;
 
 /** How many times in a row a piece must occur to count as a loop. */
 export const REPEATS = 4;

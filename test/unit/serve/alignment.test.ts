@@ -65,6 +65,7 @@ const cases: Case[] = [
   { name: 'max tokens inside a character (line mode)', writes: 'say("🦩🦩")', params: { mode: 'line', maxTokens: 5 }, shown: 'say("🦩', reason: 'max tokens' },
   { name: 'stop token', writes: 'return x', params: { mode: 'block' }, shown: 'return x', reason: 'stop token' },
   { name: 'repetition', writes: 'f(a, b, b, b, b, b, b)', params: { mode: 'line' }, shown: 'f(a, b', reason: 'repetition' },
+  { name: 'hint comment', writes: 'a = g(x)\n    # Hint: use h\n', params: { mode: 'block' }, shown: 'a = g(x)', reason: 'hint-comment' },
 ];
 
 // With token healing the prompt leaves out the prefix's last token and the model's first tokens

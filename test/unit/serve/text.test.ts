@@ -104,6 +104,17 @@ test('stop rules: line mode, blank line, dedent, closing bracket, suffix repeat,
   assert.deepEqual(checkStop('1,\n  2,\n  3,\n', rep), { stop: true, keep: 7, reason: 'repeats-suffix' });
 });
 
+test('stop rules: a "Hint:" comment (the form hints take in a teacher prompt) ends the suggestion before it', () => {
+  const block = stopContextFor('function f() {\n  ', '\n}', 'block');
+  assert.deepEqual(checkStop('// Hint: The developer wrote this instead: `x`', block), { stop: true, keep: 0, reason: 'hint-comment' });
+  assert.deepEqual(checkStop('const a = 1;\n  // Hint: use b', block), { stop: true, keep: 12, reason: 'hint-comment' });
+  assert.deepEqual(checkStop('x = 1  # Hint: no', stopContextFor('', '', 'line')), { stop: true, keep: 5, reason: 'hint-comment' });
+  assert.deepEqual(checkStop('a = 1\r\n    # Hint: b', stopContextFor('def f():\n    ', '', 'block')), { stop: true, keep: 5, reason: 'hint-comment' });
+  assert.equal(checkStop('// Hint', block).stop, false, 'not before the colon arrives');
+  assert.equal(checkStop('// hints: none here', block).stop, false);
+  assert.equal(checkStop('const hint = "Hint: x";', stopContextFor('', '', 'line')).stop, false, 'a string is not a comment');
+});
+
 test('stop rules: a loop (the same piece four times in a row) ends the suggestion after its first time', () => {
   const line = stopContextFor('x = ', '', 'line');
   assert.deepEqual(checkStop('mean(a, b, b, b, b', line), { stop: true, keep: 9, reason: 'repetition' }); // "mean(a, b"
