@@ -59,11 +59,14 @@ const KEEP = 2;
 /** A folder used within this long is never removed (another window may be loading it). */
 const MIN_IDLE_MS = 24 * 3600_000;
 
+/** Names modelCacheDir gives: `<model name>-<content key>`. Other folders are not ours and stay. */
+const CACHE_NAME = /-[0-9a-f]{16}$/;
+
 /** Removes folders whose model folder is gone, and the least recently used beyond KEEP. */
 export function pruneCache(root: string, inUse: string, now = Date.now()): string[] {
   const entries = fs
     .readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && path.join(root, e.name) !== inUse)
+    .filter((e) => e.isDirectory() && CACHE_NAME.test(e.name) && path.join(root, e.name) !== inUse)
     .map((e) => {
       const dir = path.join(root, e.name);
       try {

@@ -117,12 +117,26 @@ export function loadTokenizer(dir: string, eosIds: number[] = []): ModelTokenize
   }
   const bad = ids.findIndex((id) => !(typeof id === 'number' && Number.isInteger(id) && id >= 0));
   if (bad >= 0) throw new ModelFolderError(file, `has a token id that is not a non-negative integer: ${describe(ids[bad])}`);
+  let model: ModelTokenizer;
   try {
-    return new ModelTokenizer(tok, eosIds, vocab);
+    model = new ModelTokenizer(tok, eosIds, vocab);
   } catch (e) {
     throw new ModelFolderError(file, `not a tokenizer the library can load (${libraryMessage(e)})`);
   }
+  // Loaded must mean usable: a damaged pre-tokenizer or normalizer can load and then encode code to
+  // nothing (serving would answer "nothing before the cursor" forever) or throw on the first prompt.
+  let probe: number[];
+  try {
+    probe = model.encode(PROBE_TEXT);
+  } catch (e) {
+    throw new ModelFolderError(file, `cannot encode text (${libraryMessage(e)})`);
+  }
+  if (!probe.length) throw new ModelFolderError(file, 'encodes a line of code to no tokens (is its pre_tokenizer or normalizer damaged?)');
+  return model;
 }
+
+/** What loadTokenizer encodes once to check the tokenizer works. */
+const PROBE_TEXT = 'def f(x):\n    return x + 1\n';
 
 /**
  * Turns a growing list of ids into text pieces. Decodes the whole tail since the last emitted

@@ -41,14 +41,15 @@ test('a cache folder links the weights, records its source, and leaves the model
   assert.deepEqual(fs.readdirSync(dir).sort(), before);
 });
 
-test('pruning: folders of models that are gone go; of those present, the two most recent stay; recent ones are never touched', () => {
+test('pruning: folders of models that are gone go; of those present, the two most recent stay; recent ones are never touched; folders not named as ours stay', () => {
   const root = tempDir('prune');
   const now = Date.now();
   const day = 24 * 3600_000;
   const present = tempDir('prune-src');
+  const key = (name: string) => `${name}-${Buffer.from(name).toString('hex').padEnd(16, '0').slice(0, 16)}`;
   const entry = (name: string, source: string, usedAt: number) => {
-    fs.mkdirSync(path.join(root, name));
-    fs.writeFileSync(path.join(root, name, '.source.json'), JSON.stringify({ dir: source, usedAt }));
+    fs.mkdirSync(path.join(root, key(name)));
+    fs.writeFileSync(path.join(root, key(name), '.source.json'), JSON.stringify({ dir: source, usedAt }));
   };
   entry('in-use', present, now - 5 * day);
   entry('gone-old', path.join(present, 'deleted'), now - 2 * day);
@@ -56,8 +57,10 @@ test('pruning: folders of models that are gone go; of those present, the two mos
   entry('a', present, now - 2 * day);
   entry('b', present, now - 3 * day);
   entry('c', present, now - 4 * day);
-  fs.mkdirSync(path.join(root, 'legacy'));
-  const removed = pruneCache(root, path.join(root, 'in-use'), now).map((d) => path.basename(d)).sort();
-  assert.deepEqual(removed, ['c', 'gone-old', 'legacy']);
-  assert.deepEqual(fs.readdirSync(root).sort(), ['a', 'b', 'gone-recent', 'in-use']);
+  fs.mkdirSync(path.join(root, key('legacy'))); // ours, from before .source.json: its source is unknown
+  fs.mkdirSync(path.join(root, 'notes')); // not ours
+  fs.mkdirSync(path.join(root, 'old-model-cache'));
+  const removed = pruneCache(root, path.join(root, key('in-use')), now).sort();
+  assert.deepEqual(removed, ['c', 'gone-old', 'legacy'].map((n) => path.join(root, key(n))).sort());
+  assert.deepEqual(fs.readdirSync(root).sort(), [...['a', 'b', 'gone-recent', 'in-use'].map(key), 'notes', 'old-model-cache'].sort());
 });
