@@ -104,7 +104,7 @@ export class EpisodeStore {
     const problem = validateEpisode(input);
     if (problem) return { stored: false, reason: problem };
     if (this.views.has(input.id)) return { stored: true, reason: 'already stored' };
-    const ep = redactEpisode(input);
+    const ep = redactEpisode(knownMembers(input));
     const rec: LogRecord = { t: 'episode', ep };
     // Folded when durable, in log order, so a compaction queued behind it carries it over.
     await this.log.append(rec, (_, bytes) => this.fold(rec, bytes));
@@ -270,6 +270,18 @@ export class EpisodeStore {
 function episodeOf(v: EpisodeView): Episode {
   const { outcome: _o, status: _s, survival: _v, updatedAt: _u, events: _e, ...ep } = v;
   return ep;
+}
+
+/** Every member of an Episode: only these are stored (a client's extra members are dropped, not kept on disk). */
+const EPISODE_KEYS = ['id', 'createdAt', 'uri', 'relPath', 'languageId', 'offset', 'line', 'prefixExcerpt', 'suffixExcerpt', 'suggestion', 'tokenIds', 'logprobs', 'promptTokenIds', 'healed', 'adapterVersion', 'model', 'mode', 'redacted'] as const;
+// A member added to Episode but not listed above fails to compile here.
+const allListed: Exclude<keyof Episode, (typeof EPISODE_KEYS)[number]> extends never ? true : never = true;
+void allListed;
+
+function knownMembers(ep: Episode): Episode {
+  const out: Record<string, unknown> = {};
+  for (const k of EPISODE_KEYS) if (Object.hasOwn(ep, k) && ep[k] !== undefined) out[k] = ep[k];
+  return out as unknown as Episode;
 }
 
 function validateEpisode(ep: Episode): string | undefined {

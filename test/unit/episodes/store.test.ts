@@ -68,6 +68,21 @@ test('append, fold events, reopen: views, status, queries and counts survive a r
   await s.close();
 });
 
+test('members an Episode does not have are dropped, not stored', async () => {
+  const dir = tmp();
+  const s = await EpisodeStore.open(dir);
+  const ep = { ...sampleEpisode('x', 1000), junk: 'z'.repeat(100_000), __proto__x: { a: 1 } } as unknown as Parameters<typeof s.appendEpisode>[0];
+  assert.equal((await s.appendEpisode(ep)).stored, true);
+  await s.close();
+  const files = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)]));
+  const onDisk = files(dir).map((f) => fs.readFileSync(f, 'latin1')).join('');
+  assert.ok(!onDisk.includes('junk') && !onDisk.includes('__proto__x') && onDisk.length < 50_000, `${onDisk.length} bytes on disk`);
+  const again = await EpisodeStore.open(dir);
+  assert.ok(again.get('x'), 'the episode itself is stored');
+  assert.ok(!('junk' in again.get('x')!));
+  await again.close();
+});
+
 test('secrets are redacted before they reach the disk; token ids of redacted text are dropped', async () => {
   const dir = tmp();
   const s = await EpisodeStore.open(dir);
