@@ -57,6 +57,14 @@ async function handle(m: ToWorker): Promise<Loaded | Completed | void> {
       // Token healing's table of every id's text (≈ 0.16 s for Qwen's 151k ids): built here, not on the first suggestion.
       tokenTexts(tok);
       fwd = await ForwardSession.create(folder, { ...options, log, progress });
+      // One short forward pass: NaN or infinite weights load without complaint and would serve junk.
+      progress('checking the model\'s outputs');
+      const { logits } = await fwd.step(tok.encode('def f(x):\n').slice(0, 8), fwd.emptyCache());
+      if (!logits.every(Number.isFinite)) {
+        await fwd.release();
+        fwd = undefined;
+        throw new ModelFolderError(folder.dir, 'gives NaN or infinite outputs for a short prompt: its weights are damaged (NaN or infinite values?)');
+      }
       return { name: folder.name, loadMs: fwd.stats.loadMs, provider: fwd.stats.provider, lora: fwd.lora, facts: modelFacts(folder), weights: fwd.stats.q4 ? 'q4' : 'full', compute: fwd.dtype };
     }
     case 'complete': {

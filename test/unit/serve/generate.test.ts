@@ -13,6 +13,19 @@ import { openModelFolder } from '../../../server/model/folder';
 import { ForwardSession } from '../../../server/model/forwardSession';
 import { tempDir, maxAbsDiff } from '../model/fixtures';
 import type { serve } from '../../../protocol';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Overwrites one F32 tensor of a .safetensors file with NaN, in place. */
+function poisonTensor(file: string, name: string): void {
+  const buf = fs.readFileSync(file);
+  const headerLen = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+  const t = header[name];
+  assert.equal(t?.dtype, 'F32', `${name} in ${file}`);
+  for (let at = 8 + headerLen + t.data_offsets[0]; at < 8 + headerLen + t.data_offsets[1]; at += 4) buf.writeFloatLE(NaN, at);
+  fs.writeFileSync(file, buf);
+}
 
 const tok = loadTokenizer(QWEN_TOKENIZER_DIR, [151643]);
 const V = 151936;
@@ -184,6 +197,14 @@ test('serve/complete handler: unavailable without a model, a broken folder is re
   hooks.conf.forEach((f) => f());
   await area.ready();
   assert.match((await call()).reason!, /tokenizer\.json: has token ids up to 151668 but config\.json vocab_size is 1000/);
+  // NaN weights load without complaint: the worker's probe pass refuses them.
+  const nan = tempDir('nan');
+  makeModel({ ...PRESETS.tiny, numLayers: 1 }, nan, { seed: 5 });
+  poisonTensor(path.join(nan, 'model.safetensors'), 'model.norm.weight');
+  modelPath = nan;
+  hooks.conf.forEach((f) => f());
+  await area.ready();
+  assert.match((await call()).reason!, /gives NaN or infinite outputs for a short prompt: its weights are damaged/);
   const dir = tempDir('h');
   makeModel({ ...PRESETS.tiny, numLayers: 1 }, dir, { seed: 5 });
   modelPath = dir;
