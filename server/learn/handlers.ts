@@ -19,6 +19,11 @@ export interface LearnArea {
   ready(): Promise<LearnLoop | undefined>;
 }
 
+/** Restarts of a training worker that stopped by itself, within the window, before giving up. */
+const RESTARTS = 3;
+const RESTART_WINDOW_MS = 10 * 60_000;
+const RESTART_DELAY_MS = 1000;
+
 export function registerLearnHandlers(connection: MessageConnection, ctx: ServerContext): LearnArea {
   let settings: LearnSettings = { ...DEFAULT_SETTINGS };
   let loop: LearnLoop | undefined;
@@ -47,6 +52,27 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
     return undefined;
   };
 
+  // A training worker that stops by itself (out of memory, a crash in onnxruntime) is started again
+  // with a new loop after a pause, at most RESTARTS times in RESTART_WINDOW_MS; then the loop stays
+  // in 'error' with the reason until the settings or the model change.
+  const restarts: number[] = [];
+  const onWorkerExit = (from: string) => (e: Error) => {
+    if (key !== from) return;
+    const now = Date.now();
+    while (restarts.length && now - restarts[0] > RESTART_WINDOW_MS) restarts.shift();
+    if (restarts.length >= RESTARTS) {
+      ctx.log('error', `learn: the training worker stopped ${RESTARTS + 1} times within ${RESTART_WINDOW_MS / 60_000} minutes; not restarting it (${e.message})`);
+      return;
+    }
+    restarts.push(now);
+    ctx.log('warn', `learn: restarting the training worker in ${RESTART_DELAY_MS / 1000} s (${e.message})`);
+    setTimeout(() => {
+      if (key !== from) return; // settings or the model changed meanwhile: reconcile already restarted it
+      key = '';
+      reconcile();
+    }, RESTART_DELAY_MS).unref?.();
+  };
+
   const reconcile = () => {
     const want = ctx.initialized && ctx.recordingEnabled && !!ctx.modelPath && !!ctx.storageDir;
     const next = want ? `${ctx.storageDir}\n${ctx.modelPath}` : '';
@@ -72,7 +98,7 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
       try {
         const l = await LearnLoop.start({
           storageDir: ctx.storageDir, modelPath: ctx.modelPath, cacheDir: ctx.cacheDir, store, serve: serving, settings,
-          log: (level, message) => ctx.log(level, message), onStatus: push, onBusy,
+          log: (level, message) => ctx.log(level, message), onStatus: push, onBusy, onWorkerExit: onWorkerExit(next),
         });
         if (key !== next) {
           await l.dispose(); // settings changed while it started

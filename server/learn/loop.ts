@@ -43,6 +43,8 @@ export interface LoopDeps {
   onStatus?: (s: learn.StatusResult) => void;
   /** A round started (true) or ended (false): the trainer state shows 'training'. */
   onBusy?: (busy: boolean) => void;
+  /** The training worker stopped by itself (the loop is in 'error'); its owner may start a new loop. */
+  onWorkerExit?: (e: Error) => void;
   /** ORT threads of the training session (default 1: leave a core to the editor and serving). */
   threads?: number;
   now?: () => number;
@@ -105,7 +107,9 @@ export class LearnLoop {
       onEvent: (m) => this.onEvent(m),
       onExit: (e) => {
         deps.log('error', `learn: ${e.message}`);
-        if (!this.disposed) this.setLoop('error', e.message);
+        if (this.disposed) return;
+        this.setLoop('error', e.message);
+        deps.onWorkerExit?.(e);
       },
     });
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { learn } from '../../../protocol';
 import { createServerContext } from '../../../server/context';
@@ -105,3 +106,37 @@ test('learn/forget: adapters and the learning state are deleted and reported; th
     fs.rmSync(path.dirname(m.dir), { recursive: true, force: true });
   }
 });
+
+test('a training worker that stops by itself is started again with a new loop; the status says what happened meanwhile', { timeout: 120_000 }, async () => {
+  const m = tinyModel('restart');
+  const { server, client, control, area } = connected();
+  const logs: string[] = [];
+  const log = control.ctx.log.bind(control.ctx);
+  control.ctx.log = (level, message) => {
+    logs.push(`${level}: ${message}`);
+    log(level, message);
+  };
+  try {
+    await control.initialize({ storageDir: tempDir('restart-storage'), recordingEnabled: true, modelPath: m.dir, clientVersion: 'test' });
+    const first = await area.ready();
+    assert.ok(first, 'the loop started');
+    await (first as unknown as { worker: { worker: Worker } }).worker.worker.terminate();
+    await until(async () => (await client.sendRequest(learn.status)).state === 'error', 10_000, 'the loop in error');
+    assert.match((await client.sendRequest(learn.status)).detail!, /the training worker stopped/);
+    await until(async () => (await area.ready()) !== first && (await client.sendRequest(learn.status)).state === 'idle', 60_000, 'a new loop, idle');
+    assert.ok(logs.some((l) => /restarting the training worker in 1 s/.test(l)), logs.join('\n'));
+  } finally {
+    await control.shutdown();
+    client.dispose();
+    server.dispose();
+    fs.rmSync(path.dirname(m.dir), { recursive: true, force: true });
+  }
+});
+
+async function until(ok: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!(await ok())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
