@@ -9,7 +9,7 @@ import type { PromptLayout } from '../model/folder';
 import { IncrementalDecoder } from '../model/tokenizer';
 import { buildFimPrompt, DEFAULT_BUDGET, type PromptBudget } from './fim';
 import { logSumExp, sampleToken, seededRandom } from './sampling';
-import { checkStop, stopContextFor } from './stopRules';
+import { checkStop, hintCommentAt, stopContextFor } from './stopRules';
 import { alignToText, type Aligned, type TailScorer } from './alignTokens';
 import { HealingMask, healPrompt } from './tokenHealing';
 
@@ -35,6 +35,8 @@ export interface GenerateOptions<Cache> {
 }
 
 export const DEFAULTS = { maxTokens: 64, timeoutMs: 2000, mode: 'line' as const };
+/** Times a suggestion backs off a "Hint:" comment to the model's next-best token before it is cut there. */
+const MAX_HINT_BACKTRACKS = 3;
 
 export async function generate<Cache extends { ids: number[] }>(
   model: StepModel<Cache>, tok: ModelTokenizer, params: serve.CompleteParams, opts: GenerateOptions<Cache> = {},
@@ -111,8 +113,13 @@ export async function generate<Cache extends { ids: number[] }>(
     result: result('success', healed && !shown ? none : await alignToText(healed + shown, tokenIds, logprobs, tok, scorer), reason), cache, reusedTokens,
   });
 
-  const decoder = new IncrementalDecoder(tok);
-  const healing = new HealingMask(tok, healed);
+  let decoder = new IncrementalDecoder(tok);
+  let healing = new HealingMask(tok, healed);
+  /** Length of `spelt` after each generated token (to find the token a piece of text starts in). */
+  const ends: number[] = [];
+  /** Token ids refused at a position (a "Hint:" comment was written from there; see below). */
+  const banned = new Map<number, Set<number>>();
+  let backtracks = 0;
   /** Decoded so far, and the part after the healed text: what the editor would show. */
   let spelt = '';
   let text = '';
@@ -121,7 +128,12 @@ export async function generate<Cache extends { ids: number[] }>(
   for (let i = 0; i < limit; i++) {
     if (cancelled()) return { result: result('cancelled', none, 'cancelled'), cache, reusedTokens };
     // While healing, only tokens that re-spell the prefix's end; the log-prob stays the model's own.
-    const masked = healing.apply(logits);
+    let masked = healing.apply(logits);
+    const ban = banned.get(tokenIds.length);
+    if (ban) {
+      if (masked === logits) masked = Float32Array.from(logits);
+      for (const b of ban) masked[b] = -Infinity;
+    }
     if (masked !== logits && !masked.some((x) => x > -Infinity)) return success('', 'no token re-spells the text before the cursor');
     const { id, logprob } = sampleToken(masked, sampling, random, undefined, logSumExp(logits));
     if (tok.stopIds.has(id)) return success(text, 'stop token');
@@ -129,11 +141,36 @@ export async function generate<Cache extends { ids: number[] }>(
     tokenIds.push(id);
     logprobs.push(logprob);
     spelt += decoder.push(id);
+    ends.push(spelt.length);
     text = spelt.length > healed.length ? spelt.slice(healed.length) : '';
     if (healing.active || (healed && spelt.length === healed.length)) {
       limit++;
     } else {
       const s = checkStop(text, stopCtx);
+      // A "Hint:" comment: the model's next-best token where the comment starts, a few times, before
+      // the suggestion is cut there (a small model that learned such lines would often end empty).
+      if (s.reason === 'hint-comment' && backtracks < MAX_HINT_BACKTRACKS) {
+        const at = healed.length + (hintCommentAt(text) ?? 0);
+        const n = ends.findIndex((e) => e > at);
+        if (n >= 0) {
+          backtracks++;
+          (banned.get(n) ?? banned.set(n, new Set()).get(n)!).add(tokenIds[n]);
+          limit += tokenIds.length - n;
+          tokenIds.length = n;
+          logprobs.length = n;
+          ends.length = n;
+          decoder = new IncrementalDecoder(tok);
+          healing = new HealingMask(tok, healed);
+          spelt = '';
+          for (const t of tokenIds) {
+            healing.push(t);
+            spelt += decoder.push(t);
+          }
+          text = spelt.length > healed.length ? spelt.slice(healed.length) : '';
+          await scorer.logitsAt(n); // sets `logits` (and the cache) to predict token n
+          continue;
+        }
+      }
       if (s.stop) return success(text.slice(0, s.keep), s.reason!);
       if (now() > deadline) return success(trimPartialLine(text, mode), 'time budget');
     }

@@ -52,6 +52,7 @@ export function checkStop(text: string, ctx: StopContext): StopCheck {
     if (nl >= 0) return { stop: true, keep: trimEnd(text, mapBack(nl)), reason: 'newline' };
   }
   const hint = HINT_COMMENT.exec(t);
+  // (generate() first tries the model's next-best token where the comment starts: hintCommentAt.)
   if (hint) {
     let keep = mapBack(hint[1].length);
     while (keep > 0 && /\s/.test(text[keep - 1])) keep--;
@@ -81,8 +82,17 @@ export function checkStop(text: string, ctx: StopContext): StopCheck {
   return { stop: false, keep: text.length };
 }
 
-/** A comment leader, then "Hint:": group 1 is what comes before the leader (kept, trailing blanks and a line break trimmed). */
-const HINT_COMMENT = /^([\s\S]*?)[^\S\n]*(?:\/\/|#|--|\/\*+|;+)[^\S\n]*Hint:/;
+/**
+ * A comment leader, then "Hint:": group 1 is what comes before it (kept, trailing blanks and a line
+ * break trimmed), group 2 the blanks before the leader.
+ */
+const HINT_COMMENT = /^([\s\S]*?)([^\S\n]*)(?:\/\/|#|--|\/\*+|;+)[^\S\n]*Hint:/;
+
+/** Where the leader of a "Hint:" comment starts in `text`, or undefined. */
+export function hintCommentAt(text: string): number | undefined {
+  const m = HINT_COMMENT.exec(text);
+  return m ? m[1].length + m[2].length : undefined;
+}
 
 /** How many times in a row a piece must occur to count as a loop. */
 export const REPEATS = 4;

@@ -47,8 +47,10 @@ interface Case {
   /** What the model writes; it is tokenised as the model would sample it. */
   writes: string;
   params: Partial<serve.CompleteParams>;
-  shown: string;
-  reason: string;
+  shown?: string;
+  reason?: string;
+  /** Instead of shown and reason: a check of the result. */
+  check?: (r: serve.CompleteResult) => void;
   /** Steps of the fake clock (ms per now() call) for the time budget. */
   clockStep?: number;
 }
@@ -65,7 +67,16 @@ const cases: Case[] = [
   { name: 'max tokens inside a character (line mode)', writes: 'say("🦩🦩")', params: { mode: 'line', maxTokens: 5 }, shown: 'say("🦩', reason: 'max tokens' },
   { name: 'stop token', writes: 'return x', params: { mode: 'block' }, shown: 'return x', reason: 'stop token' },
   { name: 'repetition', writes: 'f(a, b, b, b, b, b, b)', params: { mode: 'line' }, shown: 'f(a, b', reason: 'repetition' },
-  { name: 'hint comment', writes: 'a = g(x)\n    # Hint: use h\n', params: { mode: 'block' }, shown: 'a = g(x)', reason: 'hint-comment' },
+  // The model's top token where the comment starts is refused; its next-best goes on from there.
+  {
+    name: 'hint comment (backs off to the next-best token)',
+    writes: 'a = g(x)\n    # Hint: use h\n',
+    params: { mode: 'block' },
+    check: (r) => {
+      assert.notEqual(r.reason, 'hint-comment');
+      assert.ok(r.text.startsWith('a = g(x)') && !/#\s*Hint:/.test(r.text), JSON.stringify(r.text));
+    },
+  },
 ];
 
 // With token healing the prompt leaves out the prefix's last token and the model's first tokens
@@ -78,8 +89,11 @@ for (const heal of [false, true])
       const script = tok.encode(healed + c.writes);
       let t = 0;
       const { result } = await generate(positional(script), tok, params, { heal, ...(c.clockStep ? { now: () => (t += c.clockStep!) } : {}) });
-      assert.equal(result.reason, c.reason);
-      assert.equal(result.text, c.shown);
+      if (c.check) c.check(result);
+      else {
+        assert.equal(result.reason, c.reason);
+        assert.equal(result.text, c.shown);
+      }
       assert.equal(result.healed ?? '', result.tokenIds.length ? healed : '');
       assert.equal(result.tokenIds.length === 0 ? '' : tok.decode(result.tokenIds), (result.healed ?? '') + result.text, 'decode(tokenIds) is the healed text + the shown text');
       assert.equal(result.logprobs.length, result.tokenIds.length);
