@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import * as workbench from './workbench';
 import { codeServerCli, copyDemoWorkspace, isolatedEnv, launchBrowser, newPage, removeRoot, repoRoot, startCodeServer, tempRoot, waitFor, type CodeServer } from '../../scripts/lib/codeServer';
 
 const shots = path.join(repoRoot, 'test-results');
@@ -24,9 +25,11 @@ let browser: Browser;
 let page: Page;
 const consoleLines: string[] = [];
 
-const statusItem = () => page.locator('.statusbar-item', { hasText: 'Hindsight:' }).first();
+const statusItem = () => workbench.statusItem(page);
 const shot = (name: string) => page.screenshot({ path: path.join(shots, `ui-${name}.png`) });
-const toast = (text: string | RegExp) => page.locator('.notification-list-item-message', { hasText: text }).first();
+const toast = (text: string | RegExp) => workbench.toast(page, text);
+const runCommand = (title: string, category?: string, key?: string) => workbench.runCommand(page, title, category, key);
+const statusFrame = () => workbench.statusFrame(page);
 
 before(async () => {
   assert.ok(fs.existsSync(vsix), `no VSIX at ${vsix}: run npm run package (or npm test, which packages it)`);
@@ -141,27 +144,6 @@ test('"Forget data…" in the status view deletes the episodes, adapters and lea
   await shot('forget');
   assert.deepEqual(fs.readdirSync(storage).filter((f) => f !== 'episodes'), [], `left behind: ${fs.readdirSync(storage).join(', ')}`);
 });
-
-/** "F1", the command's title (in the Hindsight category unless told otherwise), Enter. */
-async function runCommand(title: string, category = 'Hindsight: ') {
-  await page.locator('.explorer-folders-view').click({ position: { x: 100, y: 300 } }); // the workbench, not a webview
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 60_000 });
-  await input.fill(`>${category}${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 60_000 });
-  await page.keyboard.press('Enter');
-}
-
-/** The frame of the status view's page (webviews render inside nested iframes). */
-async function statusFrame(): Promise<Frame> {
-  let view: Frame | undefined;
-  await waitFor(async () => {
-    for (const f of page.frames()) if (await f.locator('h1[data-state]').count().catch(() => 0)) view = f;
-    return view !== undefined;
-  }, 90_000, 'the status view');
-  return view!;
-}
 
 /** The extension's storage folder for the opened workspace (under the instance's user data). */
 function workspaceStorage(): string {

@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import * as workbench from './workbench';
 import { codeServerCli, copyDemoWorkspace, isolatedEnv, launchBrowser, newPage, removeRoot, repoRoot, startCodeServer, tempRoot, waitFor, type CodeServer } from '../../scripts/lib/codeServer';
 
 const shots = path.join(repoRoot, 'test-results');
@@ -17,9 +18,11 @@ let server: CodeServer;
 let browser: Browser;
 let page: Page;
 
-const statusItem = () => page.locator('.statusbar-item', { hasText: 'Hindsight:' }).first();
+const statusItem = () => workbench.statusItem(page);
 const shot = (name: string) => page.screenshot({ path: path.join(shots, `ui-${name}.png`) });
-const toast = (text: string | RegExp) => page.locator('.notification-list-item-message', { hasText: text }).first();
+const toast = (text: string | RegExp) => workbench.toast(page, text);
+const runCommand = (title: string, category?: string, key?: string) => workbench.runCommand(page, title, category, key);
+const statusFrame = () => workbench.statusFrame(page);
 
 before(async () => {
   assert.ok(fs.existsSync(vsix), `no VSIX at ${vsix}: run npm run package (or npm test, which packages it)`);
@@ -121,25 +124,4 @@ test('"Train now" in the status view shows the round\'s progress; "Cancel round"
 function waitingForRound(text: string): number {
   const m = /waiting for a round\s*(\d+)/.exec(text);
   return m ? Number(m[1]) : 0;
-}
-
-/** A quick-input command: F1 (or `key`), the text, Enter on the first matching row. */
-async function runCommand(title: string, category = 'Hindsight: ', key = 'F1') {
-  await page.locator('.explorer-folders-view').click({ position: { x: 100, y: 300 } }); // the workbench, not a webview
-  await page.keyboard.press(key);
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 60_000 });
-  await input.fill(key === 'F1' ? `>${category}${title}` : title);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 60_000 });
-  await page.keyboard.press('Enter');
-}
-
-/** The frame of the status view's page (webviews render inside nested iframes). */
-async function statusFrame(): Promise<Frame> {
-  let view: Frame | undefined;
-  await waitFor(async () => {
-    for (const f of page.frames()) if (await f.locator('h1[data-state]').count().catch(() => 0)) view = f;
-    return view !== undefined;
-  }, 90_000, 'the status view');
-  return view!;
 }
