@@ -24,7 +24,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { learn } from '../protocol';
 import { TrainerProcess } from './learn/trainer';
-import { interact, probe, recordRejected, type Interaction } from './learn/developer';
+import { interact, probe, writeRejected, type Interaction } from './learn/developer';
+import { EpisodeStore } from '../server/episodes/store';
 import { PREFERENCES, type Preference } from './learn/preferences';
 import { Evaluator } from './learn/evaluate';
 import { DEFAULT_RULE } from '../server/learn/rule';
@@ -116,53 +117,58 @@ function ensureBuilt(): void {
  * preferred text and typed the dispreferred one (inverted labels) forms the batch, while one pair
  * per preference with the true labels, at other contexts, waits outside it: the round must not be
  * promoted. With `inverted` false the batch carries true labels too (the control: promoted). The
- * served side is recorded as serving would have recorded it (recordRejected). Run from a clean
- * state, and everything is forgotten afterwards (episodes/forget, learn/forget), so the run proper
- * starts from a clean state too: replayed earlier corrections would otherwise outvote the batch.
+ * served sides are written into a fresh store as serving would have recorded them at the base
+ * model (writeRejected), and a trainer of its own opens it, so the run proper starts clean.
  */
-async function labelsCheck(t: TrainerProcess, ev: Evaluator, storageDir: string, inverted: boolean): Promise<learn.RoundReport> {
-  const version = (await t.learnStatus()).serving;
-  const tensors = ev.adapter(storageDir, version);
-  const [a, b] = [0, 1];
-  for (const p of PREFERENCES) {
-    const c = p.train[a];
-    await recordRejected(t, ev, tensors, version, p, c, inverted ? c.preferred : c.rejected, inverted ? c.rejected : c.preferred);
+async function labelsCheck(config: string, ev: Evaluator, cacheDir: string, inverted: boolean): Promise<learn.RoundReport> {
+  const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), `hindsight-bench-labels-${config}-`));
+  try {
+    const store = await EpisodeStore.open(storageDir);
+    for (const p of PREFERENCES) {
+      const c = p.train[0];
+      await writeRejected(store, ev, p, c, inverted ? c.preferred : c.rejected, inverted ? c.rejected : c.preferred);
+    }
+    for (const p of PREFERENCES) {
+      const c = p.train[1];
+      await writeRejected(store, ev, p, c, c.rejected, c.preferred);
+    }
+    await store.close();
+    const t = await TrainerProcess.start({ root, modelPath: modelDir, storageDir, cacheDir, source, verbose, env: { HINDSIGHT_LEARN_RULE: config } });
+    try {
+      await t.ready();
+      await t.configureLearn({ schedule: 'manual', minEpisodes: 1, batchSize: PREFERENCES.length, ...training });
+      await t.settled(2 * PREFERENCES.length, 5000);
+      const tn = await t.trainNow();
+      return tn.report ?? { at: Date.now(), outcome: 'failed', reason: tn.reason, episodes: 0, steps: 0, ms: 0 };
+    } finally {
+      await t.stop().catch(() => undefined);
+    }
+  } finally {
+    fs.rmSync(storageDir, { recursive: true, force: true });
   }
-  for (const p of PREFERENCES) {
-    const c = p.train[b];
-    await recordRejected(t, ev, tensors, version, p, c, c.rejected, c.preferred);
-  }
-  await t.settled(2 * PREFERENCES.length, 5000);
-  await t.configureLearn({ batchSize: PREFERENCES.length });
-  const tn = await t.trainNow();
-  await t.configureLearn({ batchSize: 64 });
-  const t0 = Date.now();
-  await t.forgetAll();
-  if (verbose) log(`    forgotten and restarted in ${Date.now() - t0} ms`);
-  return tn.report ?? { at: Date.now(), outcome: 'failed', reason: tn.reason, episodes: 0, steps: 0, ms: 0 };
 }
 
 async function runConfig(config: string, ev: Evaluator, cacheDir: string): Promise<ConfigResult> {
   const t0 = Date.now();
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), `hindsight-bench-learn-${config}-`));
   const trains = config !== 'none';
-  const t = await TrainerProcess.start({ root, modelPath: modelDir, storageDir, cacheDir, source, verbose, env: trains ? { HINDSIGHT_LEARN_RULE: config } : {} });
   const res: ConfigResult = { config, prefs: [], rounds: [], bpbBase: NaN, bpbEnd: NaN, idleMs: [], duringMs: [], invertedPromoted: null, seconds: 0 };
+  if (trains) {
+    // The gate first, each check with a trainer and store of its own: inverted labels, then (full run, default rule) the control.
+    const inv = await labelsCheck(config, ev, cacheDir, true);
+    res.invertedReport = inv;
+    res.invertedPromoted = inv.outcome === 'promoted';
+    log(`  [${config}] inverted labels: ${inv.outcome}${inv.reason ? ` (${inv.reason})` : ''}${gateFacts(inv)}`);
+    if (config.startsWith(DEFAULT_RULE) && !smoke) {
+      const ctl = await labelsCheck(config, ev, cacheDir, false);
+      res.controlPromoted = ctl.outcome === 'promoted';
+      log(`  [${config}] control, true labels: ${ctl.outcome}${ctl.reason ? ` (${ctl.reason})` : ''}${gateFacts(ctl)}`);
+    }
+  }
+  const t = await TrainerProcess.start({ root, modelPath: modelDir, storageDir, cacheDir, source, verbose, env: trains ? { HINDSIGHT_LEARN_RULE: config } : {} });
   try {
     await t.ready();
     await t.configureLearn({ schedule: 'manual', minEpisodes: 1, batchSize: 64, ...training });
-    if (trains) {
-      // The gate first, from a clean state (forgotten afterwards): inverted labels, then (full run, default rule) the control.
-      const inv = await labelsCheck(t, ev, storageDir, true);
-      res.invertedReport = inv;
-      res.invertedPromoted = inv.outcome === 'promoted';
-      log(`  [${config}] inverted labels: ${inv.outcome}${inv.reason ? ` (${inv.reason})` : ''}${gateFacts(inv)}`);
-      if (config.startsWith(DEFAULT_RULE) && !smoke) {
-        const ctl = await labelsCheck(t, ev, storageDir, false);
-        res.controlPromoted = ctl.outcome === 'promoted';
-        log(`  [${config}] control, true labels: ${ctl.outcome}${ctl.reason ? ` (${ctl.reason})` : ''}${gateFacts(ctl)}`);
-      }
-    }
     const prefs: PrefResult[] = PREFERENCES.map((p) => ({ name: p.name, signal: p.signal, kind: p.kind, corrections: 0, correctionsTo3: null, holdsAtEnd: false, margins: [], shown: 0, accepted: 0, shownChars: 0, retainedChars: 0, probes: [] }));
     res.prefs = prefs;
     const pairsOf = (p: Preference) => p.heldOut.map((c) => ({ prefix: c.prefix, suffix: c.suffix, preferred: c.preferred, rejected: c.rejected }));

@@ -1,13 +1,36 @@
 // episodes/*: the durable record of each suggestion (an episode) and the next-state events that
-// follow it (DESIGN §2). The editor appends; the trainer stores (server/episodes/) and the judge
+// follow it (DESIGN §2). The editor says what it showed (Shown) and what happened next; the
+// trainer joins a Shown with its own generation record into the Episode it stores (server/episodes/) and the judge
 // and trainer read. Storage is an event log: one `episode` record, then `event` records, folded
 // into an EpisodeView on read. Nothing is stored unless recording is enabled (opted in + trusted).
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-/** One shown suggestion and the context it was generated from. Times are epoch ms. */
+/**
+ * What the editor saw when it showed a suggestion. Everything else about the generation (prompt,
+ * token ids, log-probs, model, adapter version) stays in the trainer, named by `completionId`.
+ */
+export interface Shown {
+  /** The episode id, chosen by the editor when it shows the suggestion, so its accept command can name it. */
+  id: string;
+  /** serve.CompleteResult.completionId of the generation shown (a cache hit shows the same one again). */
+  completionId: string;
+  createdAt: number;
+  /** Document URI and workspace-relative path ('' outside a folder). */
+  uri: string;
+  relPath: string;
+  /** Cursor offset and 0-based line where the suggestion was shown. */
+  offset: number;
+  line: number;
+  /** The suggestion as shown: must be the generation's text. */
+  suggestion: string;
+}
+
+/** One shown suggestion and the context it was generated from, as stored. Times are epoch ms. */
 export interface Episode {
   /** Chosen by the editor when the suggestion is made, so its accept command can name it. */
   id: string;
+  /** The generation it showed (several episodes may show one generation: the editor's cache). */
+  completionId?: string;
   createdAt: number;
   /** Document URI and workspace-relative path ('' outside a folder). */
   uri: string;
@@ -21,7 +44,7 @@ export interface Episode {
   suffixExcerpt: string;
   /** The suggestion as shown. */
   suggestion: string;
-  /** Generated token ids and their behaviour log-probs, one per token (serve.CompleteResult). */
+  /** Generated token ids and their behaviour log-probs, one per token (from the trainer's generation record). */
   tokenIds: number[];
   logprobs: number[];
   /** Prompt token ids the suggestion came from (dropped when redaction changed the prompt text). */
@@ -86,7 +109,7 @@ export interface StoreAck {
 }
 
 export interface AppendParams {
-  episode: Episode;
+  shown: Shown;
 }
 export const append = new RequestType<AppendParams, StoreAck, void>('episodes/append');
 

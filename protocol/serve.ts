@@ -30,20 +30,16 @@ export interface CompleteParams {
 export interface CompleteResult {
   kind: 'success' | 'empty' | 'cancelled' | 'unavailable' | 'failed';
   text: string;
-  /** Generated token ids, exactly as sampled (stop tokens excluded). */
-  tokenIds: number[];
-  /** log π(token) under the serving policy, one per token id: the trainer's behaviour log-probs. */
-  logprobs: number[];
-  /** Prompt token ids the suggestion was generated from (context for training). */
-  promptTokenIds: number[];
   /**
-   * Token healing: the end of the prefix that the prompt left out and the first token ids re-spell,
-   * so decode(tokenIds) === healed + text. Absent when nothing was re-spelt.
+   * Names the trainer's record of this generation (exact prefix and suffix, prompt ids, token ids,
+   * behaviour log-probs, adapter version): an episode refers to it (episodes.Shown) and the editor
+   * never carries that data. Present on a suggestion with text (one asked with a hint cannot
+   * become an episode).
    */
-  healed?: string;
+  completionId?: string;
   /** Adapter version that produced it (0 = base model). */
   adapterVersion: number;
-  /** Model folder name, for the record. */
+  /** Model folder name, for logs. */
   model: string;
   elapsedMs: number;
   /** Why, when kind is not 'success'. */

@@ -1,6 +1,7 @@
 // The trainer process: one JSON-RPC connection on stdio and a table of handlers, one line per area.
 // stdout carries protocol frames only (see ./stdio); logs travel as `log` notifications.
-// To add an area: import its register<Area>Handlers and call it below with (connection, ctx).
+// To add an area: import its register<Area>Handlers and call it below with (connection, ctx) and
+// the areas it uses; nothing is found through module state.
 import { frameStream, attachLogSink } from './stdio';
 import { createTrainerConnection } from './rpc';
 import { createServerContext } from './context';
@@ -24,12 +25,12 @@ function exit(code: number) {
 
 // ---- handlers, one line per area ---------------------------------------------------------------
 registerLifecycleHandlers(connection, control, exit);
-registerEpisodesHandlers(connection, ctx);
-registerServeHandlers(connection, ctx);
+const serving = registerServeHandlers(connection, ctx);
+const episodes = registerEpisodesHandlers(connection, ctx, serving.generations);
 registerDownloadHandlers(connection, ctx);
-registerLearnHandlers(connection, ctx);
+registerLearnHandlers(connection, ctx, { episodes, serving });
 // TEST DOUBLE: only when HINDSIGHT_TEST_COMPLETION_FIXTURE is set and no model is configured.
-registerCompletionFixture(connection, ctx);
+registerCompletionFixture(connection, ctx, serving.generations);
 
 // ---- process wiring ----------------------------------------------------------------------------
 process.on('uncaughtException', (err) => ctx.log('error', `uncaught: ${err.stack ?? err.message}`));

@@ -338,13 +338,7 @@ const event: Check = (v, at) => {
   const [required, optional] = EVENT_FIELDS[type];
   return obj({ type: str, at: num(), ...required }, optional)(v, at);
 };
-const episode = obj(
-  {
-    id: str, createdAt: num(), uri: str, relPath: str, languageId: str, offset: num(), line: num(), prefixExcerpt: str, suffixExcerpt: str, suggestion: str,
-    tokenIds: arrayOf(num({ int: true, min: 0 })), logprobs: arrayOf(num({ nullable: true })), promptTokenIds: arrayOf(num({ int: true, min: 0 })), adapterVersion: num(), model: str,
-  },
-  { healed: str, mode: oneOf('line', 'block'), redacted: bool },
-);
+const shown = obj({ id: str, completionId: str, createdAt: num(), uri: str, relPath: str, offset: num({ int: true, min: 0 }), line: num({ int: true, min: 0 }), suggestion: str });
 
 /** The params of every request that has some (RequestType0 requests ignore theirs). */
 const PARAMS: Record<string, Check> = {
@@ -357,7 +351,7 @@ const PARAMS: Record<string, Check> = {
   ),
   'download/plan': obj({}, { repo: repoId, hubUrl: url }),
   'download/start': obj({ consent: bool, destDir: absolutePath }, { repo: repoId, hubUrl: url }),
-  'episodes/append': obj({ episode }),
+  'episodes/append': obj({ shown }),
   'episodes/event': obj({ id: str, event }),
   'episodes/query': obj({}, { id: str, since: num(), until: num(), status: oneOf('open', 'complete'), outcome: oneOf('pending', 'accepted', 'partial', 'rejected', 'notShown'), limit: num({ int: true, min: 0 }) }),
   'episodes/export': obj({ path: absolutePath }),

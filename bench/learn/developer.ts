@@ -17,6 +17,7 @@ import { checkSurvival } from '../../src/common/survival';
 import type { Context, Preference, Signal } from './preferences';
 import type { TrainerProcess } from './trainer';
 import type { Evaluator } from './evaluate';
+import type { EpisodeStore } from '../../server/episodes/store';
 
 export const MAX_TOKENS = 48; // hindsight.completions.maxTokens
 
@@ -64,14 +65,8 @@ export async function interact(t: TrainerProcess, p: Preference, c: Context, o: 
 
   const id = randomUUID();
   const offset = c.prefix.length;
-  const ep: episodes.Episode = {
-    id, createdAt: now(), uri: params.uri, relPath: c.file, languageId: p.languageId, offset, line: c.prefix.split('\n').length - 1,
-    prefixExcerpt: c.prefix, suffixExcerpt: c.suffix, suggestion: r.text, tokenIds: r.tokenIds, logprobs: r.logprobs,
-    promptTokenIds: r.promptTokenIds, adapterVersion: r.adapterVersion, model: r.model, mode: params.mode,
-    // As the provider records it: the target is trained as healed + text after the same prompt.
-    ...(r.healed ? { healed: r.healed } : {}),
-  };
-  await t.append(ep);
+  // As the provider does: the trainer keeps what it generated; the episode says what was shown.
+  await t.append({ id, completionId: r.completionId!, createdAt: now(), uri: params.uri, relPath: c.file, offset, line: c.prefix.split('\n').length - 1, suggestion: r.text });
   const out: Interaction = { ...base, shown: r.text };
   const send = async (ev: episodes.EpisodeEvent) => {
     await t.event(id, ev);
@@ -141,17 +136,19 @@ export async function probe(t: TrainerProcess, p: Preference, c: Context): Promi
 
 /**
  * An episode as if the model had served `served` at this spot (ids and behaviour log-probs as
- * serving would record them, from the bench's evaluator at the serving version), rejected by the
- * developer, who typed `typed` instead. The inverted-labels check needs a pair whose served side
- * is the preferred text, which greedy serving does not produce on demand.
+ * serving records them, from the bench's evaluator at the base model), rejected by the developer,
+ * who typed `typed` instead; written straight into a store the trainer has not opened yet. The
+ * inverted-labels check needs a pair whose served side is the preferred text, which greedy serving
+ * does not produce on demand, and the editor's protocol can only name generations serving made.
  */
-export async function recordRejected(t: TrainerProcess, ev: Evaluator, tensors: Map<string, Float32Array> | undefined, version: number, p: Preference, c: Context, served: string, typed: string): Promise<void> {
-  const rec = await ev.served(tensors, c.prefix, c.suffix, served);
+export async function writeRejected(store: EpisodeStore, ev: Evaluator, p: Preference, c: Context, served: string, typed: string): Promise<void> {
+  const rec = await ev.served(undefined, c.prefix, c.suffix, served);
   const id = randomUUID();
-  await t.append({
+  const ack = await store.appendEpisode({
     id, createdAt: Date.now(), uri: `file:///bench/${c.file}`, relPath: c.file, languageId: p.languageId, offset: c.prefix.length, line: c.prefix.split('\n').length - 1,
-    prefixExcerpt: c.prefix, suffixExcerpt: c.suffix, suggestion: served, ...rec, adapterVersion: version, model: ev.folder.name, mode: modeOf(c),
+    prefixExcerpt: c.prefix, suffixExcerpt: c.suffix, suggestion: served, ...rec, adapterVersion: 0, model: ev.folder.name, mode: modeOf(c),
   });
-  await t.event(id, { type: 'rejected', at: Date.now(), reason: 'diverged', visibleMs: 1500 });
-  await t.event(id, { type: 'typedInstead', at: Date.now(), text: typed });
+  if (!ack.stored) throw new Error(`episode not stored: ${ack.reason}`);
+  await store.appendEvent(id, { type: 'rejected', at: Date.now(), reason: 'diverged', visibleMs: 1500 });
+  await store.appendEvent(id, { type: 'typedInstead', at: Date.now(), text: typed });
 }

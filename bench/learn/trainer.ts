@@ -74,9 +74,9 @@ export class TrainerProcess {
     return this.connection.sendRequest(serve.complete, p);
   }
 
-  async append(ep: episodes.Episode): Promise<void> {
-    const ack = await this.connection.sendRequest(episodes.append, { episode: ep });
-    if (!ack.stored) throw new Error(`episode ${ep.id} not stored: ${ack.reason}`);
+  async append(shown: episodes.Shown): Promise<void> {
+    const ack = await this.connection.sendRequest(episodes.append, { shown });
+    if (!ack.stored) throw new Error(`episode ${shown.id} not stored: ${ack.reason}`);
   }
 
   async event(id: string, event: episodes.EpisodeEvent): Promise<void> {
@@ -104,13 +104,6 @@ export class TrainerProcess {
       if (s.pending >= expectPending || Date.now() - t0 > timeoutMs) return s;
       await new Promise((r) => setTimeout(r, 100));
     }
-  }
-
-  /** Deletes every episode, adapter and the learning state (as "Forget this workspace's data" does), then waits for the loop. */
-  async forgetAll(): Promise<void> {
-    await this.connection.sendRequest(episodes.forget);
-    await this.connection.sendRequest(learn.forget);
-    await this.ready();
   }
 
   async stop(): Promise<void> {

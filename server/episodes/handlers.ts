@@ -1,5 +1,6 @@
 // episodes/* request handlers: open this workspace's store after initialize, refuse every write
-// unless recording is enabled (opted in + trusted), redact before writing (the store does),
+// unless recording is enabled (opted in + trusted), make an episode from what the editor showed and
+// serving's generation record (shown.ts), redact before writing (the store does),
 // close episodes the editor stopped following (expiry, every few minutes), and push debounced
 // count updates for the status view. Leaves out judging and training reads,
 // which use the store directly in-process.
@@ -7,6 +8,8 @@ import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
 import { ErrorCodes, episodes } from '../../protocol';
 import type { ServerContext } from '../context';
 import { EpisodeStore } from './store';
+import type { GenerationLookup } from '../serve/generation';
+import { episodeOf } from './shown';
 
 /** How often open episodes are checked for expiry (EpisodeStore.expireStale). */
 const EXPIRY_CHECK_MS = 5 * 60_000;
@@ -14,15 +17,12 @@ const EXPIRY_CHECK_MS = 5 * 60_000;
 export interface EpisodesArea {
   /** The open store (undefined before initialize or when the storage folder is unusable). */
   store(): EpisodeStore | undefined;
+  /** Resolves once the store opened after initialize (or failed to: then undefined). */
+  opened(): Promise<EpisodeStore | undefined>;
 }
 
-/** The last registered area, for in-process readers (judge, trainer) that are not handed it. */
-let active: EpisodesArea | undefined;
-export function episodesArea(): EpisodesArea | undefined {
-  return active;
-}
-
-export function registerEpisodesHandlers(connection: MessageConnection, ctx: ServerContext): EpisodesArea {
+/** `generations`: serving's records of the suggestions it generated (server/serve/generation.ts). */
+export function registerEpisodesHandlers(connection: MessageConnection, ctx: ServerContext, generations: GenerationLookup): EpisodesArea {
   let store: EpisodeStore | undefined;
   let opening: Promise<void> | undefined;
   let openError: string | undefined;
@@ -88,8 +88,10 @@ export function registerEpisodesHandlers(connection: MessageConnection, ctx: Ser
   connection.onRequest(episodes.append, async (p) => {
     const s = await ready();
     if (!ctx.recordingEnabled) return refuse();
+    const made = episodeOf(p.shown, generations);
+    if ('reason' in made) return { stored: false, reason: made.reason };
     try {
-      const ack = await s.appendEpisode(p.episode);
+      const ack = await s.appendEpisode(made.episode);
       if (ack.stored) changed();
       return ack;
     } catch (err) {
@@ -120,6 +122,7 @@ export function registerEpisodesHandlers(connection: MessageConnection, ctx: Ser
 
   connection.onRequest(episodes.forget, async () => {
     const s = await ready();
+    generations.clear();
     const r = await s.forget();
     ctx.log('info', `forgot workspace data: ${r.deletedEpisodes} episode(s), ${r.deletedBytes} bytes deleted from ${s.dir}`);
     changed();
@@ -137,6 +140,11 @@ export function registerEpisodesHandlers(connection: MessageConnection, ctx: Ser
     return countsResult(s);
   });
 
-  active = { store: () => store };
-  return active;
+  return {
+    store: () => store,
+    opened: async () => {
+      await opening;
+      return store;
+    },
+  };
 }

@@ -273,7 +273,7 @@ function episodeOf(v: EpisodeView): Episode {
 }
 
 /** Every member of an Episode: only these are stored (a client's extra members are dropped, not kept on disk). */
-const EPISODE_KEYS = ['id', 'createdAt', 'uri', 'relPath', 'languageId', 'offset', 'line', 'prefixExcerpt', 'suffixExcerpt', 'suggestion', 'tokenIds', 'logprobs', 'promptTokenIds', 'healed', 'adapterVersion', 'model', 'mode', 'redacted'] as const;
+const EPISODE_KEYS = ['id', 'completionId', 'createdAt', 'uri', 'relPath', 'languageId', 'offset', 'line', 'prefixExcerpt', 'suffixExcerpt', 'suggestion', 'tokenIds', 'logprobs', 'promptTokenIds', 'healed', 'adapterVersion', 'model', 'mode', 'redacted'] as const;
 // A member added to Episode but not listed above fails to compile here.
 const allListed: Exclude<keyof Episode, (typeof EPISODE_KEYS)[number]> extends never ? true : never = true;
 void allListed;

@@ -6,9 +6,8 @@
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
 import { ErrorCodes, learn } from '../../protocol';
 import type { ServerContext } from '../context';
-import { episodesArea } from '../episodes/handlers';
-import type { EpisodeStore } from '../episodes/store';
-import { serving } from '../serve/handlers';
+import type { EpisodesArea } from '../episodes/handlers';
+import type { ServeArea } from '../serve/handlers';
 import { LearnLoop } from './loop';
 import { DEFAULT_SETTINGS, mergeSettings, type LearnSettings } from './schedule';
 import { forgetLearningData } from './forget';
@@ -24,7 +23,13 @@ const RESTARTS = 3;
 const RESTART_WINDOW_MS = 10 * 60_000;
 const RESTART_DELAY_MS = 1000;
 
-export function registerLearnHandlers(connection: MessageConnection, ctx: ServerContext): LearnArea {
+/** The areas the loop uses: the episode store it reads, and serving, where it swaps adapters in. */
+export interface LearnDeps {
+  episodes: EpisodesArea;
+  serving: ServeArea;
+}
+
+export function registerLearnHandlers(connection: MessageConnection, ctx: ServerContext, deps: LearnDeps): LearnArea {
   let settings: LearnSettings = { ...DEFAULT_SETTINGS };
   let loop: LearnLoop | undefined;
   let starting: Promise<LearnLoop | undefined> = Promise.resolve(undefined);
@@ -40,16 +45,6 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
     const now = ctx.status().state;
     if (busy && now === 'ready') ctx.setState('training');
     else if (!busy && now === 'training') ctx.setState('ready');
-  };
-
-  /** The episode store opens asynchronously after initialize; wait for it (bounded). */
-  const storeReady = async (): Promise<EpisodeStore | undefined> => {
-    for (let i = 0; i < 200; i++) {
-      const s = episodesArea()?.store();
-      if (s) return s;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return undefined;
   };
 
   // A training worker that stops by itself (out of memory, a crash in onnxruntime) is started again
@@ -89,7 +84,7 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
         push(status());
         return undefined;
       }
-      const store = await storeReady();
+      const store = await deps.episodes.opened();
       if (!store) {
         why = 'the episode store is not open';
         push(status());
@@ -97,7 +92,7 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
       }
       try {
         const l = await LearnLoop.start({
-          storageDir: ctx.storageDir, modelPath: ctx.modelPath, cacheDir: ctx.cacheDir, store, serve: serving, settings,
+          storageDir: ctx.storageDir, modelPath: ctx.modelPath, cacheDir: ctx.cacheDir, store, serve: () => deps.serving, settings,
           log: (level, message) => ctx.log(level, message), onStatus: push, onBusy, onWorkerExit: onWorkerExit(next),
         });
         if (key !== next) {
@@ -169,7 +164,7 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
     });
     await starting;
     const result = await forgetLearningData(ctx.storageDir);
-    await serving()?.setAdapter(0, new Map());
+    await deps.serving.setAdapter(0, new Map());
     ctx.setAdapterVersion(0);
     ctx.log('info', `learn: forgot ${result.versions.length} adapter version(s)${result.state ? ' and the learning state' : ''} (${result.bytes} bytes)`);
     reconcile();

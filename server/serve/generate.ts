@@ -1,6 +1,6 @@
 // One inline completion: FIM prompt → prefill (reusing the KV cache of a shared prompt prefix) →
-// decode → sample → stop rules, cancellable between steps. Returns the protocol's CompleteResult
-// (text, token ids, per-token log-probs, prompt ids, adapter version) plus the cache to reuse. The
+// decode → sample → stop rules, cancellable between steps. Returns a Generation (text, token
+// ids, per-token log-probs, prompt ids, adapter version: generation.ts) plus the cache to reuse. The
 // ids always spell exactly the returned text, whatever ended generation (alignTokens.ts).
 // The model is an interface, so the loop is tested with a scripted model as well as a real one.
 import type { serve } from '../../protocol';
@@ -12,6 +12,7 @@ import { logSumExp, sampleToken, seededRandom } from './sampling';
 import { checkStop, hintCommentAt, stopContextFor } from './stopRules';
 import { alignToText, type Aligned, type TailScorer } from './alignTokens';
 import { HealingMask, healPrompt } from './tokenHealing';
+import type { Generation } from './generation';
 
 export interface StepModel<Cache extends { ids: number[] }> {
   readonly adapterVersion: number;
@@ -40,7 +41,7 @@ const MAX_HINT_BACKTRACKS = 3;
 
 export async function generate<Cache extends { ids: number[] }>(
   model: StepModel<Cache>, tok: ModelTokenizer, params: serve.CompleteParams, opts: GenerateOptions<Cache> = {},
-): Promise<{ result: serve.CompleteResult; cache: Cache | undefined; reusedTokens: number }> {
+): Promise<{ result: Generation; cache: Cache | undefined; reusedTokens: number }> {
   const now = opts.now ?? (() => performance.now());
   const t0 = now();
   // A request cancelled while it waited in the worker's queue costs no tokenisation.
@@ -59,7 +60,7 @@ export async function generate<Cache extends { ids: number[] }>(
   const tokenIds: number[] = [];
   const logprobs: number[] = [];
   // `out` spells healed + shown text; ids that never got past the healed text show nothing.
-  const result = (kind: serve.CompleteResult['kind'], out: Aligned, reason?: string): serve.CompleteResult => {
+  const result = (kind: Generation['kind'], out: Aligned, reason?: string): Generation => {
     const whole = out.text.startsWith(healed);
     const text = whole ? out.text.slice(healed.length) : '';
     const spelt = whole && out.ids.length > 0 && healed !== '';

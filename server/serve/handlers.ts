@@ -1,6 +1,6 @@
-// serve/*: answers serve/complete from the serving worker, (re)loads the model when ctx.modelPath
-// changes, and gives the trainer `setAdapter(version, tensors)` to swap adapters in without a
-// pause. Expected outcomes are values: no model, still loading, load failure → 'unavailable'. A
+// serve/*: answers serve/complete from the serving worker, keeps each suggestion's generation
+// record (generation.ts) for the episode store, (re)loads the model when ctx.modelPath changes, and
+// gives the trainer `setAdapter(version, tensors)` to swap adapters in without a pause. Expected outcomes are values: no model, still loading, load failure → 'unavailable'. A
 // serving worker that stopped is replaced on the next request (its pending ones answer 'failed').
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ import type { ForwardOptions } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
 import { ModelServer } from './modelServer';
 import { prefixWithHint } from '../judge/hintPlacement';
+import { GenerationRecords, toWire } from './generation';
 
 export interface ServeArea {
   /** Serve this adapter from the next request on (PEFT-named A/B tensors; see server/model/lora). */
@@ -19,12 +20,8 @@ export interface ServeArea {
   current(): ModelServer | undefined;
   /** Resolves when the current load attempt ends (for tests and the trainer's start-up). */
   ready(): Promise<ModelServer | undefined>;
-}
-
-/** The last registered area, for in-process callers (the trainer) that are not handed it. */
-let active: ServeArea | undefined;
-export function serving(): ServeArea | undefined {
-  return active;
+  /** The generation records of recent suggestions, for the episode store. */
+  readonly generations: GenerationRecords;
 }
 
 /**
@@ -38,6 +35,7 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   let loadedKey = '';
   let failure: string | undefined;
   let adapter: { version: number; tensors: Map<string, Float32Array>; spec?: LoraSpec } | undefined;
+  const generations = new GenerationRecords();
 
   // A changed model folder or serving setting reloads the model; anything else keeps it. Every
   // step is reported as the model state (ctx.setModel) the editor shows next to the trainer state.
@@ -92,7 +90,7 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
 
   connection.onRequest(serve.complete, async (params, token) => {
     ctx.requireInitialized();
-    const none = (reason: string): serve.CompleteResult => ({ kind: 'unavailable', text: '', tokenIds: [], logprobs: [], promptTokenIds: [], adapterVersion: adapter?.version ?? 0, model: '', elapsedMs: 0, reason });
+    const none = (reason: string): serve.CompleteResult => ({ kind: 'unavailable', text: '', adapterVersion: adapter?.version ?? 0, model: '', elapsedMs: 0, reason });
     if (!ctx.modelPath) return none('no model configured: set hindsight.model.path to a local model folder, or download Qwen2.5-Coder-0.5B');
     if (!server) return none(failure ? `model failed to load: ${failure}` : 'model is loading');
     if (server.dead) {
@@ -105,9 +103,9 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
     try {
-      const hinted = params.hint?.trim() ? { ...params, prefix: prefixWithHint(params.prefix, params.hint, params.languageId) } : params;
-      const { reusedTokens: _reused, ...result } = await server.complete(hinted, ac.signal);
-      return result;
+      const hint = params.hint?.trim();
+      const result = await server.complete(hint ? { ...params, prefix: prefixWithHint(params.prefix, hint, params.languageId) } : params, ac.signal);
+      return toWire(result, result.kind === 'success' && result.text.length > 0 ? generations.keep(params, result) : undefined);
     } finally {
       sub.dispose();
     }
@@ -122,8 +120,8 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     },
     current: () => server,
     ready: () => loading,
+    generations,
   };
-  active = area;
   return area;
 }
 

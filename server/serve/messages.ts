@@ -4,6 +4,7 @@
 import type { model, serve } from '../../protocol';
 import type { ForwardOptions } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
+import type { Generation } from './generation';
 
 /** Requests; each gets one reply (Loaded, Completed, or nothing for setAdapter). */
 export type ToWorker =
@@ -28,7 +29,7 @@ export interface Loaded {
 }
 
 export interface Completed {
-  result: serve.CompleteResult;
+  result: Generation;
   reusedTokens: number;
 }
 

@@ -9,6 +9,7 @@ import type { ForwardOptions } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
 import { WorkerChannel, WorkerExited, workerScript } from '../workers/channel';
 import { CANCEL_SLOTS, type Completed, type FromWorker, type Loaded, type ToWorker } from './messages';
+import type { Generation } from './generation';
 
 /** What the worker reports once the model is loaded (name, timings, LoRA geometry, facts, precision). */
 export type ModelInfo = Loaded;
@@ -65,7 +66,7 @@ export class ModelServer {
   }
 
   /** One completion. An aborted signal ends it at the next decode step with kind 'cancelled'. */
-  async complete(params: serve.CompleteParams, signal?: AbortSignal): Promise<serve.CompleteResult & { reusedTokens?: number }> {
+  async complete(params: serve.CompleteParams, signal?: AbortSignal): Promise<Generation & { reusedTokens?: number }> {
     const cancelId = this.nextCancelId++;
     const cancel = () => Atomics.store(this.cancelRing, this.cancelSlot++ % CANCEL_SLOTS, cancelId);
     if (signal?.aborted) cancel();

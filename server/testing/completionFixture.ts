@@ -2,11 +2,13 @@
 // configured, serve/complete answers fixed suggestions from a fixture (a JSON file path, or JSON
 // inline) so the extension-host tests can drive the signals without weights. Whenever a model is
 // configured at initialize, this does nothing and the real serving path answers. Token ids here
-// are UTF-16 code units and log-probs a constant: labelled by `model` so no one trains on them.
+// are UTF-16 code units and log-probs a constant: labelled by `model` so no one trains on them. Its
+// suggestions get generation records like real ones, so the editor's episodes work the same.
 import * as fs from 'node:fs';
 import type { MessageConnection } from 'vscode-jsonrpc';
 import { serve } from '../../protocol';
 import type { ServerContext } from '../context';
+import { toWire, type Generation, type GenerationRecords } from '../serve/generation';
 
 export const FIXTURE_ENV = 'HINDSIGHT_TEST_COMPLETION_FIXTURE';
 export const FIXTURE_MODEL = 'test-double (HINDSIGHT_TEST_COMPLETION_FIXTURE)';
@@ -18,7 +20,7 @@ export interface CompletionFixture {
   default?: string;
 }
 
-export function registerCompletionFixture(connection: MessageConnection, ctx: ServerContext): void {
+export function registerCompletionFixture(connection: MessageConnection, ctx: ServerContext, generations: GenerationRecords): void {
   const source = process.env[FIXTURE_ENV];
   if (!source) return;
   ctx.onInitialized(() => {
@@ -28,11 +30,14 @@ export function registerCompletionFixture(connection: MessageConnection, ctx: Se
     }
     ctx.log('warn', `TEST DOUBLE: serve/complete answers from ${FIXTURE_ENV}, not from a model`);
     // Registered after initialize, so it replaces the serving area's handler for this process only.
-    connection.onRequest(serve.complete, (p) => answer(source, p, ctx));
+    connection.onRequest(serve.complete, (p) => {
+      const g = answer(source, p, ctx);
+      return toWire(g, g.kind === 'success' ? generations.keep(p, g) : undefined);
+    });
   });
 }
 
-export function answer(source: string, p: serve.CompleteParams, ctx?: ServerContext): serve.CompleteResult {
+export function answer(source: string, p: serve.CompleteParams, ctx?: ServerContext): Generation {
   const started = Date.now();
   const base = { tokenIds: [] as number[], logprobs: [] as number[], promptTokenIds: [] as number[], adapterVersion: 0, model: FIXTURE_MODEL, elapsedMs: 0 };
   if (ctx?.modelPath) return { ...base, kind: 'unavailable', text: '', reason: `${FIXTURE_ENV} was active when the trainer started; restart it to use the configured model` };

@@ -1,11 +1,12 @@
 // Inline completion provider (stable API): asks the trainer's serving loop for a FIM suggestion
 // (serve/complete) after an adaptive debounce, drops stale requests, caches per context, never
 // re-shows a suggestion just rejected at the same spot, and skips excluded, huge and non-file
-// documents. Each item carries its episode id and a command that records acceptance.
+// documents. Each item carries its episode id and a command that records acceptance. The trainer
+// keeps what was generated; an episode names it by completion id and says only what was shown.
 // Never throws into VS Code: failures are logged once per distinct reason and answer nothing.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { serve, type episodes } from '../../protocol';
+import { serve } from '../../protocol';
 import { AdaptiveDebounce, DEFAULT_DEBOUNCE } from '../common/debounce';
 import type { EpisodeSink } from '../signals/episodeSink';
 import { isExcluded, readCompletionSettings, relPathOf, type CompletionSettings } from '../signals/settings';
@@ -14,6 +15,16 @@ import type { TrainerClient } from '../trainer/client';
 import { prefixWindowStart } from '../common/promptWindow';
 
 export const ACCEPT_COMMAND = 'hindsight.acceptedSuggestion';
+
+/**
+ * A cached suggestion is shown again only this long (the trainer keeps its generation record for
+ * 30 minutes), and only while the same trainer serves the same adapter.
+ */
+const CACHE_TTL_MS = 10 * 60_000;
+interface Cached {
+  result: serve.CompleteResult;
+  at: number;
+}
 
 export interface ProviderStats {
   requests: number;
@@ -27,7 +38,9 @@ export interface ProviderStats {
 export class HindsightInlineProvider implements vscode.InlineCompletionItemProvider {
   private settings: CompletionSettings = readCompletionSettings();
   private readonly debounce = new AdaptiveDebounce({ ...DEFAULT_DEBOUNCE, baseMs: this.settings.debounceMs });
-  private readonly cache = new Map<string, serve.CompleteResult>();
+  private readonly cache = new Map<string, Cached>();
+  /** The trainer process and adapter the cached suggestions came from. */
+  private servedBy = '';
   private readonly reported = new Set<string>();
   private generation = 0;
   readonly stats: ProviderStats = { requests: 0, served: 0, cacheHits: 0, continuations: 0, suppressedRejected: 0, skipped: {} };
@@ -48,8 +61,15 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
     this.cache.clear();
   }
 
-  setTraining(training: boolean): void {
-    this.debounce.setTraining(training);
+  /**
+   * The trainer's state changed. A new adapter or a restarted trainer empties the cache: an older
+   * adapter's suggestion is not shown again as if the new one had made it.
+   */
+  trainerChanged(s: { training: boolean; pid?: number; adapterVersion?: number }): void {
+    this.debounce.setTraining(s.training);
+    const by = `${s.pid ?? ''}:${s.adapterVersion ?? ''}`;
+    if (by !== this.servedBy) this.cache.clear();
+    this.servedBy = by;
   }
 
   /** Drops cached suggestions (they hold the workspace's code): its data was deleted. */
@@ -108,7 +128,8 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
     // promptTokenIds would not match the episode's excerpts.
     const key = `${uri}|${mode}|${prefix}|${suffix}`;
 
-    let result = this.cache.get(key);
+    const cached = this.cache.get(key);
+    let result = cached && Date.now() - cached.at < CACHE_TTL_MS ? cached.result : undefined;
     if (result) this.stats.cacheHits++;
     else {
       // Debounce automatic triggers; a newer request makes this one stale.
@@ -130,7 +151,8 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
         this.statsEmitter.fire(this.stats);
         return undefined;
       }
-      this.cache.set(key, result);
+      this.cache.delete(key);
+      this.cache.set(key, { result, at: Date.now() });
       if (this.cache.size > 200) this.cache.delete(this.cache.keys().next().value!);
     }
 
@@ -141,27 +163,8 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
     }
 
     const id = randomUUID();
-    const episode: episodes.Episode = {
-      id,
-      createdAt: now,
-      uri,
-      relPath: relPathOf(doc.uri),
-      languageId: doc.languageId,
-      offset,
-      line: position.line,
-      // Exactly the prompt text the suggestion came from, so promptTokenIds match it.
-      prefixExcerpt: prefix,
-      suffixExcerpt: suffix,
-      suggestion: result.text,
-      tokenIds: result.tokenIds,
-      logprobs: result.logprobs,
-      promptTokenIds: result.promptTokenIds,
-      ...(result.healed ? { healed: result.healed } : {}),
-      adapterVersion: result.adapterVersion,
-      model: result.model,
-      mode,
-    };
-    void this.sink.append(episode);
+    // A cache hit is the same generation shown again: a new episode naming the same completion id.
+    if (result.completionId) void this.sink.append({ id, completionId: result.completionId, createdAt: now, uri, relPath: relPathOf(doc.uri), offset, line: position.line, suggestion: result.text });
     this.tracker.shown(id, doc, position, result.text, now);
     this.stats.served++;
     this.statsEmitter.fire(this.stats);

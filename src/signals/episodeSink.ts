@@ -1,4 +1,5 @@
-// Sends episodes and their events to the trainer's store in order: an episode's events wait for
+// Sends shown suggestions (the trainer makes the episode from its generation record) and their
+// events to the trainer's store in order: an episode's events wait for
 // its append, and are dropped when it was not stored (recording off, trainer down). Failures are
 // logged once per distinct reason, never thrown into the editor.
 import type * as vscode from 'vscode';
@@ -19,16 +20,16 @@ export class EpisodeSink {
     return this.client.isReady;
   }
 
-  append(episode: episodes.Episode): Promise<boolean> {
+  append(shown: episodes.Shown): Promise<boolean> {
     const p = this.track(
       (async () => {
         if (!this.client.isReady) return this.fail('trainer is not running: episode not recorded');
-        const ack = await this.client.sendRequest(episodes.append, { episode });
+        const ack = await this.client.sendRequest(episodes.append, { shown });
         if (!ack.stored) return this.fail(ack.reason ?? 'not stored');
         return true;
       })().catch((err) => this.fail(`episodes/append failed: ${err instanceof Error ? err.message : String(err)}`)),
     );
-    this.appended.set(episode.id, p);
+    this.appended.set(shown.id, p);
     if (this.appended.size > 5000) this.appended.delete(this.appended.keys().next().value!);
     return p;
   }

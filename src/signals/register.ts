@@ -63,7 +63,7 @@ export function registerCompletionsAndSignals(context: vscode.ExtensionContext, 
     watchOutcomes(tracker, log),
     client.onNotification(episodes.countsChanged, setCounts),
     client.onDidStart(sendStorageBudget),
-    client.onDidChangeState((s) => provider.setTraining(s.state === 'training')),
+    client.onDidChangeState((s) => provider.trainerChanged({ training: s.state === 'training', pid: s.server?.pid, adapterVersion: s.server?.adapterVersion })),
     tracker.onDecision((d) => {
       if (d.event.type === 'accepted') void commits.check();
     }),

@@ -21,6 +21,7 @@ const FIXTURE = {
     { prefixEndsWith: 'const committed = ', hintIncludes: 'keepAll()', text: 'keepAll();' },
     { prefixEndsWith: 'const accepted = ', text: 'computeTotal(items);' },
     { prefixEndsWith: 'const rejected = ', text: 'makeWidget(3);' },
+    { prefixEndsWith: 'const cached = ', text: 'fromCache(1);' },
     { prefixEndsWith: 'const typed = ', text: 'abcdefgh;' },
     { prefixEndsWith: 'const diag = ', text: 'undefinedThing(1);' },
     { prefixEndsWith: 'const committed = ', text: 'keepMe(42);' },
@@ -120,6 +121,30 @@ suite('editor signals (real editor, test-double suggestions)', function () {
     v = await stored(id);
     assert.equal(v.status, 'complete');
     assert.equal(v.survival, 'deleted');
+  });
+
+  test('a suggestion shown again from the editor cache is a new episode naming the same generation', async () => {
+    // Long enough that the first showing counts as not shown when the cursor leaves (a rejection would suppress it at this spot).
+    const config = vscode.workspace.getConfiguration('hindsight');
+    await config.update('signals.minDisplayMs', 60_000, vscode.ConfigurationTarget.Global);
+    try {
+      const editor = await openAtEnd('src/cached.ts', 'const cached = ');
+      const hits = api.signals.provider.stats.cacheHits;
+      const first = await showSuggestion(editor);
+      // The cursor leaves (while it stays, asking again continues the same episode) and comes back.
+      const back = editor.selection.active;
+      editor.selection = new vscode.Selection(0, 0, 0, 0);
+      await waitFor('not shown', () => decision(first, 'notShown'));
+      editor.selection = new vscode.Selection(back, back);
+      const second = await showSuggestion(editor);
+      assert.ok(api.signals.provider.stats.cacheHits > hits, 'the second came from the editor cache');
+      const [a, b] = [await stored(first), await stored(second)];
+      assert.ok(a.completionId, 'the episode names its generation');
+      assert.equal(b.completionId, a.completionId, 'the same generation');
+      assert.deepEqual([b.suggestion, b.tokenIds, b.promptTokenIds, b.adapterVersion], [a.suggestion, a.tokenIds, a.promptTokenIds, a.adapterVersion]);
+    } finally {
+      await config.update('signals.minDisplayMs', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   test('rejected by timeout, not re-shown at the same spot, then typed-instead captured', async () => {

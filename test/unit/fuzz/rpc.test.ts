@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { episodes, lifecycle } from '../../../protocol';
-import { sampleEpisode } from '../episodes/helpers';
+import { sampleEpisode, shownOf } from '../episodes/helpers';
 import { Failures, report, rng, SEED, Tally, tempDir } from './fuzz';
 import { judge, malformedFrame, noStrayErrors, paramsCase, protocolRequests, RawClient, startTrainer, T, validParams, type ParamsCase } from './rpcHarness';
 
@@ -87,8 +87,8 @@ test('fuzz: every request with params of the wrong type, missing or odd, is answ
         const status = (await client.request('status', undefined, ANSWER_MS)).result as lifecycle.StatusResult;
         assert.equal(status.recordingEnabled, true);
         // The episode store still takes and finds episodes.
-        const ep = sampleEpisode('after-the-barrage', T + 50);
-        const ack = await client.request('episodes/append', JSON.stringify({ episode: ep }), ANSWER_MS);
+        const ep = shownOf(trainer.serving.generations, sampleEpisode('after-the-barrage', T + 50));
+        const ack = await client.request('episodes/append', JSON.stringify({ shown: ep }), ANSWER_MS);
         assert.deepEqual(ack.result, { stored: true }, JSON.stringify(ack.error));
         const found = (await client.request('episodes/query', JSON.stringify({ id: ep.id }), ANSWER_MS)).result as episodes.QueryResult;
         assert.equal(found.episodes[0]?.id, ep.id);

@@ -16,7 +16,6 @@ import { registerEpisodesHandlers } from '../../../server/episodes/handlers';
 import { registerServeHandlers } from '../../../server/serve/handlers';
 import { registerDownloadHandlers } from '../../../server/download/handlers';
 import { registerLearnHandlers } from '../../../server/learn/handlers';
-import { sampleEpisode } from '../episodes/helpers';
 import { DEEP, INF, junk, NASTY_STRINGS, NEG_INF, SLIP, stringify, wrongTyped, type Rng } from './fuzz';
 
 /** A hub URL nothing listens on: download/* fails at once, never reaching the network. */
@@ -34,14 +33,14 @@ export function startTrainer() {
   const control = createServerContext(connection);
   const exits: number[] = [];
   registerLifecycleHandlers(connection, control, (code) => exits.push(code));
-  registerEpisodesHandlers(connection, control.ctx);
-  registerServeHandlers(connection, control.ctx);
+  const serving = registerServeHandlers(connection, control.ctx);
+  const episodes = registerEpisodesHandlers(connection, control.ctx, serving.generations);
   registerDownloadHandlers(connection, control.ctx, CLOSED_URL);
-  registerLearnHandlers(connection, control.ctx);
+  registerLearnHandlers(connection, control.ctx, { episodes, serving });
   connection.listen();
   const client = new RawClient(toServer, fromServer);
   return {
-    client, control, reported, exits,
+    client, control, reported, exits, serving,
     async stop() {
       await control.shutdown();
       client.dispose();
@@ -185,7 +184,7 @@ export function validParams(storage: string, scratch: string): Record<string, un
     'serve/complete': [{ uri: 'file:///a.py', languageId: 'python', prefix: 'def f():\n    ', suffix: '\n', maxTokens: 4, mode: 'line', temperature: 0, topP: 1, seed: 1, timeoutMs: 100, hint: 'use x' } satisfies serve.CompleteParams],
     'download/plan': [{ repo: 'fuzz/none', hubUrl: CLOSED_URL } satisfies download.PlanParams],
     'download/start': [{ consent: true, repo: 'fuzz/none', destDir: scratch, hubUrl: CLOSED_URL } satisfies download.StartParams],
-    'episodes/append': [{ episode: { ...sampleEpisode('tmpl', T), healed: '', redacted: false } } satisfies episodes.AppendParams],
+    'episodes/append': [{ shown: { id: 'tmpl', completionId: 'c-tmpl', createdAt: T, uri: 'file:///ws/a.ts', relPath: 'a.ts', offset: 3, line: 0, suggestion: 'x' } } satisfies episodes.AppendParams],
     'episodes/event': EVENTS.map((event) => ({ id: 'tmpl', event }) satisfies episodes.EventParams),
     'episodes/query': [{ id: 'tmpl', since: 0, until: T + 10, status: 'open', outcome: 'pending', limit: 5 } satisfies episodes.QueryParams],
     'episodes/export': [{ path: path.join(scratch, 'export.jsonl') } satisfies episodes.ExportParams],
@@ -202,7 +201,6 @@ const OPTIONAL: Record<string, string[]> = {
   'serve/complete': ['maxTokens', 'mode', 'temperature', 'topP', 'seed', 'timeoutMs', 'hint'],
   'download/plan': ['repo', 'hubUrl'],
   'download/start': ['repo', 'hubUrl'],
-  'episodes/append': ['episode.healed', 'episode.mode', 'episode.redacted'],
   'episodes/event': ['event.currentText', 'event.code', 'event.source', 'event.outputExcerpt', 'event.selection'],
   'episodes/query': ['id', 'since', 'until', 'status', 'outcome', 'limit'],
   'episodes/settings': ['maxMB'],

@@ -8,8 +8,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { lifecycle, type episodes } from '../../../protocol';
-import { sampleEpisode } from '../episodes/helpers';
+import { lifecycle, type episodes, type serve } from '../../../protocol';
+import { FIXTURE_ENV } from '../../../server/testing/completionFixture';
 import { Failures, report, rng, SEED, Tally, tempDir } from './fuzz';
 import { CLOSED_URL, judge, malformedFrame, paramsCase, protocolRequests, RawClient, T, validParams, type ParamsCase } from './rpcHarness';
 
@@ -21,7 +21,7 @@ const ANSWER_MS = 5000;
 /** server/main.ts in its own process, run from `cwd` (where a stray relative write would land). */
 function spawnTrainer(cwd: string): { child: ChildProcessWithoutNullStreams; client: RawClient; stderr: () => string; exited: Promise<number | null> } {
   const loader = pathToFileURL(path.join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', loader, path.join(repo, 'server/main.ts')], { cwd, env: { ...process.env, HINDSIGHT_HUB_URL: CLOSED_URL }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', loader, path.join(repo, 'server/main.ts')], { cwd, env: { ...process.env, HINDSIGHT_HUB_URL: CLOSED_URL, [FIXTURE_ENV]: JSON.stringify({ rules: [], default: 'compute(1);' }) }, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -78,8 +78,11 @@ test('fuzz: the trainer process answers malformed frames and junk params over st
     }
 
     await failures.runAsync('after the barrage', async () => {
-      const ep = sampleEpisode('after-stdio', T + 9);
-      assert.deepEqual((await client.request('episodes/append', JSON.stringify({ episode: ep }), ANSWER_MS)).result, { stored: true });
+      // A suggestion (the test double's: no model here) and the episode that shows it.
+      const done = (await client.request('serve/complete', JSON.stringify({ uri: 'file:///ws/a.ts', languageId: 'typescript', prefix: 'const x = ', suffix: '\n' }), ANSWER_MS)).result as serve.CompleteResult;
+      assert.equal(done.text, 'compute(1);');
+      const ep = { id: 'after-stdio', completionId: done.completionId!, createdAt: T + 9, uri: 'file:///ws/a.ts', relPath: 'a.ts', offset: 10, line: 0, suggestion: done.text } satisfies episodes.Shown;
+      assert.deepEqual((await client.request('episodes/append', JSON.stringify({ shown: ep }), ANSWER_MS)).result, { stored: true });
       const q = (await client.request('episodes/query', JSON.stringify({ id: ep.id }), ANSWER_MS)).result as episodes.QueryResult;
       assert.equal(q.episodes[0]?.id, ep.id);
       const status = (await client.request('status', undefined, ANSWER_MS)).result as lifecycle.StatusResult;

@@ -13,6 +13,7 @@ import { learn } from '../../../protocol';
 import { createServerContext } from '../../../server/context';
 import { registerEpisodesHandlers } from '../../../server/episodes/handlers';
 import { registerLearnHandlers } from '../../../server/learn/handlers';
+import { registerServeHandlers } from '../../../server/serve/handlers';
 import { tempDir, tinyModel } from './fixtures';
 
 /** A trainer context with the episodes and learn areas, and a JSON-RPC client talking to it in memory. */
@@ -21,8 +22,9 @@ function connected() {
   const server = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
   const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
   const control = createServerContext(server);
-  registerEpisodesHandlers(server, control.ctx);
-  const area = registerLearnHandlers(server, control.ctx);
+  const serving = registerServeHandlers(server, control.ctx, { intraOpThreads: 1 });
+  const episodes = registerEpisodesHandlers(server, control.ctx, serving.generations);
+  const area = registerLearnHandlers(server, control.ctx, { episodes, serving });
   server.listen();
   client.listen();
   return { server, client, control, area };

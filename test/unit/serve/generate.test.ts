@@ -214,12 +214,25 @@ test('serve/complete handler: unavailable without a model, a broken folder is re
   assert.ok(r.kind === 'success' || r.kind === 'empty', r.reason);
   assert.equal(r.model, dir.split('/').pop());
   // A "Correct this" hint goes into the prompt as a comment line above the cursor line.
-  const hinted = (await handlers.get('serve/complete')!(params({ maxTokens: 4, hint: 'use the logger here' }), token)) as serve.CompleteResult;
-  assert.ok(hinted.promptTokenIds.length >= r.promptTokenIds.length + 5, `hinted prompt ${hinted.promptTokenIds.length} vs ${r.promptTokenIds.length} tokens`);
-  assert.deepEqual(hinted.promptTokenIds.slice(-3), r.promptTokenIds.slice(-3), 'the suffix and <|fim_middle|> are unchanged');
+  // The wire carries the text and a completion id; the generation record stays in the trainer.
+  assert.deepEqual(Object.keys(r).filter((k) => /token|logprob|healed|prefix/i.test(k)), [], 'no training data on the wire');
+  const held = (x: serve.CompleteResult) => area.generations.generation(x.completionId!)!;
+  // Sampled (the random model's greedy choice is whitespace, which is no suggestion), so both have text.
+  const sampled = (over: Partial<serve.CompleteParams>) => handlers.get('serve/complete')!(params({ maxTokens: 4, temperature: 1, seed: 3, ...over }), token) as Promise<serve.CompleteResult>;
+  const plain = await sampled({});
+  const hinted = await sampled({ hint: 'use the logger here' });
+  assert.ok(plain.completionId && hinted.completionId, `both have text, so both have records: ${JSON.stringify([plain, hinted])}`);
+  assert.equal(r.completionId, undefined, 'whitespace only: nothing to show, no record');
+  assert.ok(held(hinted).promptTokenIds.length >= held(plain).promptTokenIds.length + 5, `hinted prompt ${held(hinted).promptTokenIds.length} vs ${held(plain).promptTokenIds.length} tokens`);
+  assert.deepEqual(held(hinted).promptTokenIds.slice(-3), held(plain).promptTokenIds.slice(-3), 'the suffix and <|fim_middle|> are unchanged');
+  assert.equal(held(hinted).hint, 'use the logger here');
+  assert.equal(held(plain).prefix, params({}).prefix, "the record keeps the editor's exact prefix");
+  assert.equal(held(plain).text, plain.text);
   await area.setAdapter(2, new Map());
   assert.equal(version, 2);
   assert.equal((await call()).adapterVersion, 2);
+  assert.equal(held(await sampled({})).adapterVersion, 2);
+  assert.equal(held(plain).adapterVersion, 0, 'a generation before the swap keeps the version that made it');
   for (const f of hooks.shut) await f();
 });
 
