@@ -161,3 +161,28 @@ export const forget = new RequestType0<ForgetResult, void>('learn/forget');
 
 /** Pushed on every change of the loop's status (state, progress, versions, pending). */
 export const statusChanged = new NotificationType<StatusResult>('learn/statusChanged');
+
+/**
+ * "Export adapter for llama.cpp / Ollama…": an adapter version as GGUF files llama.cpp-based tools
+ * load. 'adapter': the LoRA (GGUF) and the base model it applies to (GGUF); 'merged': one model
+ * file with the adapter merged in. Written in a worker thread; progress comes as exportProgress.
+ */
+export interface ExportGgufParams {
+  /** An existing folder to write into (absolute path). */
+  destDir: string;
+  kind: 'adapter' | 'merged';
+  /** Adapter version; default the serving one. 0 = the base model alone. */
+  version?: number;
+  /** Weights of the model file: 'f16' (default), 'q4_0' (4-bit, smaller and faster on a CPU) or 'f32'. */
+  weights?: 'f32' | 'f16' | 'q4_0';
+}
+export interface ExportGgufResult {
+  version: number;
+  files: { path: string; bytes: number; what: string }[];
+}
+export const exportGguf = new RequestType<ExportGgufParams, ExportGgufResult, void>('learn/exportGguf');
+export interface ExportProgress {
+  what: string;
+  fraction: number;
+}
+export const exportProgress = new NotificationType<ExportProgress>('learn/exportProgress');

@@ -25,6 +25,7 @@ export const nodeEntries = [
   ...optional('server/serve/worker.ts', 'dist/serveWorker.js'),
   ...optional('server/train/worker.ts', 'dist/trainWorker.js'),
   ...optional('server/learn/worker.ts', 'dist/learnWorker.js'),
+  ...optional('server/export/worker.ts', 'dist/exportWorker.js'),
 ];
 
 function optional(input, out) {

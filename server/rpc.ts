@@ -357,6 +357,7 @@ const PARAMS: Record<string, Check> = {
   'episodes/export': obj({ path: absolutePath }),
   'episodes/settings': obj({}, { maxMB: num({ min: Number.MIN_VALUE }) }),
   'learn/rollback': obj({}, { version: num({ int: true, min: 0 }) }),
+  'learn/exportGguf': obj({ destDir: absolutePath, kind: oneOf('adapter', 'merged') }, { version: num({ int: true, min: 0 }), weights: oneOf('f32', 'f16', 'q4_0') }),
   // Values are taken or ignored one by one (server/learn/schedule.ts mergeSettings): only the shape is checked.
   'learn/configure': obj({}),
 };

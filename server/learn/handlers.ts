@@ -1,8 +1,11 @@
 // learn/* request handlers: run the learning loop only while recording is enabled (opted in +
 // trusted) and a model folder is configured, restart it when either changes, show 'training' in the
 // trainer state while a round runs, and push learn/statusChanged. learn/cancel stops a running
-// round; learn/forget deletes every adapter and the loop's memory (forget.ts) and starts afresh.
+// round; learn/forget deletes every adapter and the loop's memory (forget.ts) and starts afresh;
+// learn/exportGguf writes an adapter version as GGUF files for llama.cpp-based tools (server/export/).
 // Leaves out the loop (loop.ts).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
 import { ErrorCodes, learn } from '../../protocol';
 import type { ServerContext } from '../context';
@@ -11,6 +14,8 @@ import type { ServeArea } from '../serve/handlers';
 import { LearnLoop } from './loop';
 import { DEFAULT_SETTINGS, mergeSettings, type LearnSettings } from './schedule';
 import { forgetLearningData } from './forget';
+import { AdapterStore } from '../train/adapterStore';
+import { exportInWorker } from '../export/run';
 
 export interface LearnArea {
   loop(): LearnLoop | undefined;
@@ -169,6 +174,27 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
     ctx.log('info', `learn: forgot ${result.versions.length} adapter version(s)${result.state ? ' and the learning state' : ''} (${result.bytes} bytes)`);
     reconcile();
     return result;
+  });
+  connection.onRequest(learn.exportGguf, async (p) => {
+    ctx.requireInitialized();
+    if (!ctx.modelPath) throw new ResponseError(ErrorCodes.ModelUnavailable, 'no model is configured, so there is nothing to export');
+    if (!fs.existsSync(p.destDir) || !fs.statSync(p.destDir).isDirectory()) throw new ResponseError(ErrorCodes.InvalidParams, `${p.destDir} is not a folder`);
+    const version = p.version ?? ctx.status().adapterVersion;
+    const adaptersDir = path.join(ctx.storageDir, 'adapters');
+    if (version > 0 && !fs.existsSync(new AdapterStore(adaptersDir).dir(version))) throw new ResponseError(ErrorCodes.InvalidParams, `adapter v${version} does not exist (see "Hindsight: Roll back the adapter" for the versions kept)`);
+    if (p.kind === 'adapter' && version === 0) throw new ResponseError(ErrorCodes.InvalidParams, 'the base model is serving (no adapter yet): there is no adapter to export; a merged export writes the base model alone');
+    const name = path.basename(path.resolve(ctx.modelPath));
+    const weights = p.weights ?? 'f16';
+    const modelFile = path.join(p.destDir, p.kind === 'merged' && version > 0 ? `${name}-hindsight-v${version}-${weights}.gguf` : `${name}-${weights}.gguf`);
+    const adapterFile = p.kind === 'adapter' ? path.join(p.destDir, `${name}-hindsight-v${version}-lora.gguf`) : undefined;
+    ctx.log('info', `learn: exporting ${p.kind === 'merged' ? `the model with adapter v${version} merged in` : `adapter v${version} and its base model`} as GGUF (${weights}) to ${p.destDir}`);
+    try {
+      const files = await exportInWorker({ kind: p.kind, modelDir: ctx.modelPath, adaptersDir, version, weights, modelFile, ...(adapterFile ? { adapterFile } : {}) }, (e) => void connection.sendNotification(learn.exportProgress, e).catch(() => undefined));
+      ctx.log('info', `learn: exported ${files.map((f) => `${path.basename(f.path)} (${(f.bytes / 1e6).toFixed(1)} MB)`).join(', ')}`);
+      return { version, files };
+    } catch (e) {
+      throw new ResponseError(ErrorCodes.InvalidParams, `cannot export as GGUF: ${(e as Error).message}`);
+    }
   });
   connection.onRequest(learn.configure, async (p) => {
     settings = mergeSettings(settings, p ?? {});

@@ -1,13 +1,14 @@
 // The editor side of the learning loop: sends hindsight.training.* to the trainer (on start and on
 // change), keeps the latest learn/status pushed by it, and registers "Hindsight: Roll back adapter"
 // (a quick pick of versions, base included), "Hindsight: Train now" (a cancellable notification
-// with the round's step and time left) and "Hindsight: Cancel the training round" (also the status
-// view's button). The status bar's 'training' state comes from the trainer state itself.
+// with the round's step and time left), "Hindsight: Cancel the training round" (also the status
+// view's button) and "Hindsight: Export adapter for llama.cpp / Ollama…" (GGUF files, with progress). The status bar's 'training' state comes from the trainer state itself.
 import * as vscode from 'vscode';
 import { learn } from '../../protocol';
 import type { TrainerClient } from '../trainer/client';
 import { nothingToRollBackMessage, rollbackMessage, trainNowMessage, versionPicks } from './picks';
 import { roundProgressText } from '../common/progressText';
+import { EXPORT_CHOICES, exportDoneMessage, usage } from './exportText';
 
 export interface LearnApi {
   /** Latest status pushed by the loop (undefined until the trainer sent one). */
@@ -101,6 +102,52 @@ export function registerLearn(context: vscode.ExtensionContext, client: TrainerC
       else void vscode.window.showWarningMessage(message);
       log.info(message);
       return r;
+    }),
+    // Args (tests): { destDir, kind, weights, version } skip the pickers.
+    vscode.commands.registerCommand('hindsight.exportGguf', async (args?: Partial<learn.ExportGgufParams>) => {
+      if (!client.isReady) {
+        void vscode.window.showWarningMessage('Hindsight: the trainer is not running (enable Hindsight for this workspace first).');
+        return undefined;
+      }
+      let kind = args?.kind;
+      let weights = args?.weights;
+      if (!kind) {
+        const chosen = await vscode.window.showQuickPick(EXPORT_CHOICES, { title: 'Hindsight: export for llama.cpp / Ollama', placeHolder: `Export ${latest?.serving ? `adapter v${latest.serving}` : 'the serving model'} as…` });
+        if (!chosen) return undefined;
+        kind = chosen.exportKind;
+        weights = chosen.weights;
+      }
+      let destDir = args?.destDir;
+      if (!destDir) {
+        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Export here', title: 'Hindsight: folder for the GGUF files' });
+        if (!picked?.[0]) return undefined;
+        destDir = picked[0].fsPath;
+      }
+      const params: learn.ExportGgufParams = { destDir, kind, ...(weights ? { weights } : {}), ...(args?.version !== undefined ? { version: args.version } : {}) };
+      try {
+        const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Hindsight: exporting as GGUF' }, async (progress) => {
+          let last = 0;
+          const sub = client.onNotification(learn.exportProgress, (e) => {
+            const pct = Math.round(e.fraction * 100);
+            progress.report({ message: `${e.what} (${pct} %)`, increment: Math.max(0, pct - last) });
+            last = Math.max(last, pct);
+          });
+          try {
+            return await client.sendRequest(learn.exportGguf, params);
+          } finally {
+            sub.dispose();
+          }
+        });
+        const message = exportDoneMessage(r, params.kind);
+        log.info(message);
+        void vscode.window.showInformationMessage(message, 'Copy the command').then((b) => b && vscode.env.clipboard.writeText(usage(r, params.kind)));
+        return r;
+      } catch (err) {
+        const message = `Hindsight: export failed: ${err instanceof Error ? err.message : String(err)}`;
+        void vscode.window.showErrorMessage(message);
+        log.error(message);
+        return undefined;
+      }
     }),
     vscode.commands.registerCommand('hindsight.cancelTraining', async (): Promise<learn.CancelResult> => {
       const r = client.isReady ? await client.sendRequest(learn.cancel).catch(() => ({ cancelled: false })) : { cancelled: false };

@@ -2,18 +2,21 @@
 // accepted and rewritten by the developer (random weights write junk), so they settle at their
 // short survival checkpoint with the developer's text as target; "Hindsight: Train now" runs a round in the
 // trainer's learn worker, the promoted adapter version shows in the learning status and in the
-// trainer status, the next suggestion is stored with that adapterVersion, and "Roll back adapter"
-// returns serving to the base model. A long round is cancelled (nothing kept, its episodes wait);
+// trainer status, the next suggestion is stored with that adapterVersion, "Export adapter for
+// llama.cpp / Ollama…" writes it as GGUF files, and "Roll back adapter" returns serving to the base
+// model. A long round is cancelled (nothing kept, its episodes wait);
 // "Forget this workspace's data" leaves no adapter or learning state and the editor sends nothing
 // more for the forgotten episodes. The model state is ready with the model's name; a folder that is
 // not a model is refused with the reason. Settings: the `learn` run in test/host/runs.ts.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { learn } from '../../../protocol';
 import { hindsight, openAtEnd, typeUntilSuggestion, until, withGeneratedModel } from '../helpers';
 import type { HindsightApi } from '../../../src/extension';
+import { readGgufInfo } from '../../../server/export/gguf';
 
 /**
  * Types until a suggestion shows, accepts it, and replaces the inserted text with `rewrite` (what
@@ -74,6 +77,17 @@ suite('learning loop with a generated tiny model', function () {
     await api.signals.flush();
     const ep = (await api.signals.query({ id: after })).episodes[0];
     assert.equal(ep.adapterVersion, version);
+
+    // "Export adapter for llama.cpp / Ollama…": the serving version as a GGUF LoRA and the base model it applies to.
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-export-'));
+    const exported = await vscode.commands.executeCommand<learn.ExportGgufResult>('hindsight.exportGguf', { destDir: out, kind: 'adapter' });
+    assert.equal(exported?.version, version);
+    const lora = readGgufInfo(exported.files.find((f) => f.path.endsWith(`-hindsight-v${version}-lora.gguf`))!.path);
+    assert.equal(lora.metadata.get('adapter.type'), 'lora');
+    assert.ok(lora.tensors.some((t) => t.name === 'blk.0.attn_q.weight.lora_a'), lora.tensors.map((t) => t.name).slice(0, 4).join(', '));
+    const baseFile = readGgufInfo(exported.files.find((f) => f.path.endsWith('-f16.gguf'))!.path);
+    assert.equal(baseFile.metadata.get('general.architecture'), 'qwen2');
+    fs.rmSync(out, { recursive: true, force: true });
 
     const back = await vscode.commands.executeCommand<learn.RollbackResult>('hindsight.rollbackAdapter', { version: 0 });
     assert.deepEqual(back, { from: version, to: 0 });

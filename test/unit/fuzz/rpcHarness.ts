@@ -190,6 +190,7 @@ export function validParams(storage: string, scratch: string): Record<string, un
     'episodes/export': [{ path: path.join(scratch, 'export.jsonl') } satisfies episodes.ExportParams],
     'episodes/settings': [{ maxMB: 50 } satisfies episodes.SettingsParams],
     'learn/rollback': [{ version: 0 } satisfies learn.RollbackParams],
+    'learn/exportGguf': [{ destDir: scratch, kind: 'merged', version: 0, weights: 'q4_0' } satisfies learn.ExportGgufParams],
     'learn/configure': [{ schedule: 'manual', batchSize: 4, minEpisodes: 2, idleSeconds: 30, stepsPerRound: 2, learningRate: 1e-3, maxStaleness: 4, maxDrift: 0.5, maxRoundMinutes: 5, maxBpbRegression: 0.02 } satisfies learn.Settings],
   };
 }
@@ -197,6 +198,7 @@ export function validParams(storage: string, scratch: string): Record<string, un
 /** Fields that may be left out (dotted paths; `[]` stands for any array element). Everything else in the params above is required. */
 const OPTIONAL: Record<string, string[]> = {
   initialize: ['serving', 'cacheDir'],
+  'learn/exportGguf': ['version', 'weights'],
   configure: ['recordingEnabled', 'modelPath', 'serving'],
   'serve/complete': ['maxTokens', 'mode', 'temperature', 'topP', 'seed', 'timeoutMs', 'hint'],
   'download/plan': ['repo', 'hubUrl'],
