@@ -2,9 +2,13 @@
 // bandwidth (both via onnxruntime, as the model uses it), then per model: load, prefill tok/s,
 // decode tok/s, time to first token, a whole suggestion through the serving worker (cold and with
 // the KV cache of the previous keystroke's prompt), the longest event-loop stall while serving,
-// and decode speed as a fraction of the bandwidth roofline of the weights one token reads.
-// Models are generated (random weights, real geometry). Prints a table, then one JSON line.
-// Usage: npm run bench:serve [-- --only tiny] [--threads N]
+// and decode speed as a fraction of the bandwidth roofline of the weights one token reads. Side by
+// side, llama.cpp (node-llama-cpp) on the same weights written as GGUF by the project (F32 for the
+// tiny model, Q4_0 against our 4-bit at the 0.5B geometry), same threads, same token ids, runs
+// interleaved: prefill, decode and a suggestion cold and warm, with the F32 conversion's
+// next-token agreement as the correctness check (`vs_llama_cpp`: our speed over llama.cpp's, > 1
+// is faster). Models are generated (random weights, real geometry). Prints a table, then one JSON
+// line. Usage: npm run bench:serve [-- --only tiny] [--threads N] [--no-llama]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,11 +20,14 @@ import { openModelFolder, checkpointTensors, type ModelFolder } from '../server/
 import { ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
 import { ModelServer } from '../server/serve/modelServer';
 import { sampleToken } from '../server/serve/sampling';
+import { exportModelGguf, type GgufWeights } from '../server/export/ggufModel';
+import { LlamaCppRunner } from './llamaCpp';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
 const threads = Number(arg('threads') ?? os.availableParallelism());
 const only = arg('only');
+const withLlama = !argv.includes('--no-llama');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function timeRuns(f: () => Promise<unknown>, minMs: number, minRuns = 3): Promise<number> {
@@ -122,7 +129,18 @@ async function directFigures(f: ModelFolder, opts: ForwardOptions, variant: stri
 }
 
 /** A whole suggestion through the worker, as the editor asks for it: cold, then one keystroke later. */
-async function servedFigures(dir: string, opts: ForwardOptions): Promise<{ first_load_ms: number; suggestion_ms: number; suggestion_warm_ms: number; max_loop_stall_ms: number; prompt_tokens: number; suggestion_tokens: number }> {
+interface Served {
+  first_load_ms: number;
+  suggestion_ms: number;
+  suggestion_warm_ms: number;
+  max_loop_stall_ms: number;
+  prompt_tokens: number;
+  suggestion_tokens: number;
+  /** The prompt ids of the cold and the warm request (llama.cpp runs the same ones). */
+  prompts: [number[], number[]];
+}
+
+async function servedFigures(dir: string, opts: ForwardOptions): Promise<Served> {
   const t0 = performance.now();
   const server = await ModelServer.start(dir, { ...opts, intraOpThreads: threads });
   const coldLoadMs = performance.now() - t0;
@@ -142,7 +160,104 @@ async function servedFigures(dir: string, opts: ForwardOptions): Promise<{ first
   h.disable();
   await server.dispose();
   log(`  served (worker, first load incl. any quantisation ${coldLoadMs.toFixed(0)} ms): ${cold.promptTokenIds.length}-token prompt, ${cold.tokenIds.length} tokens cold; warm reused ${warm.reusedTokens} tokens, ${warm.tokenIds.length} tokens`);
-  return { first_load_ms: coldLoadMs, suggestion_ms: coldMs, suggestion_warm_ms: warmMs, max_loop_stall_ms: h.max / 1e6, prompt_tokens: cold.promptTokenIds.length, suggestion_tokens: cold.tokenIds.length };
+  return { first_load_ms: coldLoadMs, suggestion_ms: coldMs, suggestion_warm_ms: warmMs, max_loop_stall_ms: h.max / 1e6, prompt_tokens: cold.promptTokenIds.length, suggestion_tokens: cold.tokenIds.length, prompts: [cold.promptTokenIds, warm.promptTokenIds] };
+}
+
+const REPS = 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface SideBySide {
+  gguf: GgufWeights;
+  ours: { prefill_tok_s: number; decode_tok_s: number };
+  llama: { load_ms: number; prefill_tok_s: number; decode_tok_s: number; suggestion_ms: number; suggestion_warm_ms: number };
+  /** F32 conversion: KL(ours ‖ llama.cpp) of the next-token distribution after the 512-token prompt, and whether the top token is the same. */
+  f32_kl: number;
+  f32_same_top1: boolean;
+}
+
+/**
+ * llama.cpp on the same weights: the F32 GGUF's next-token distribution against our fp32 logits
+ * (correctness), then the speed file (F32, or Q4_0 against our 4-bit) interleaved with our own
+ * session, REPS times each (medians), and a suggestion on the served prompts, cold and warm.
+ */
+async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp32Logits: Float32Array, served: Served): Promise<SideBySide> {
+  const prompt = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919) % 150000);
+  const f32File = path.join(dir, 'model-f32.gguf');
+  let t0 = performance.now();
+  exportModelGguf(f, f32File, { weights: 'f32' });
+  log(`  GGUF F32 written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const check = await LlamaCppRunner.load(f32File, threads);
+  const theirs = await check.nextLogProbs(prompt, f.cfg.vocabSize);
+  await check.dispose();
+  const ours = logSoftmax(fp32Logits);
+  let kl = 0;
+  for (let i = 0; i < ours.length; i++) if (ours[i] > -Infinity) kl += Math.exp(ours[i]) * (ours[i] - Math.max(theirs[i], -80));
+  const sameTop1 = argmax(Float32Array.from(ours)) === argmax(Float32Array.from(theirs));
+  log(`  llama.cpp F32 vs ours fp32, next token after ${PROMPT_TOKENS}: KL ${kl.toExponential(2)}, same top-1: ${sameTop1}`);
+
+  const gguf: GgufWeights = opts.quantize === 'q4' ? 'q4_0' : 'f32';
+  let file = f32File;
+  if (gguf !== 'f32') {
+    file = path.join(dir, `model-${gguf}.gguf`);
+    t0 = performance.now();
+    exportModelGguf(f, file, { weights: gguf });
+    log(`  GGUF ${gguf.toUpperCase()} written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  t0 = performance.now();
+  const llama = await LlamaCppRunner.load(file, threads);
+  const llamaLoadMs = performance.now() - t0;
+  const fwd = await ForwardSession.create(f, { ...opts, intraOpThreads: threads });
+  const times = { oursPrefill: [] as number[], llamaPrefill: [] as number[], oursDecode: [] as number[], llamaDecode: [] as number[] };
+  await fwd.step(prompt.slice(0, 16), fwd.emptyCache()); // warm-up
+  await llama.prefill(prompt.slice(0, 16));
+  for (let r = 0; r < REPS; r++) {
+    let t = performance.now();
+    const first = await fwd.step(prompt, fwd.emptyCache());
+    times.oursPrefill.push(performance.now() - t);
+    t = performance.now();
+    await llama.prefill(prompt);
+    times.llamaPrefill.push(performance.now() - t);
+    let cache = first.cache;
+    let id = 1;
+    t = performance.now();
+    for (let i = 0; i < DECODE_STEPS; i++) {
+      const s = await fwd.step([id], cache);
+      cache = s.cache;
+      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random).id;
+    }
+    times.oursDecode.push((performance.now() - t) / DECODE_STEPS);
+    id = 1;
+    t = performance.now();
+    for (let i = 0; i < DECODE_STEPS; i++) id = await llama.step(id);
+    times.llamaDecode.push((performance.now() - t) / DECODE_STEPS);
+  }
+  await fwd.release();
+  // The suggestion, as serving runs it: the served prompt's ids, then 16 sampled tokens; then one keystroke later.
+  await llama.prefill([1]);
+  let t = performance.now();
+  await llama.suggestion(served.prompts[0], served.suggestion_tokens || 16);
+  const coldMs = performance.now() - t;
+  t = performance.now();
+  const warm = await llama.suggestion(served.prompts[1], served.suggestion_tokens || 16);
+  const warmMs = performance.now() - t;
+  await llama.dispose();
+  log(`  llama.cpp ${gguf.toUpperCase()}: loaded in ${llamaLoadMs.toFixed(0)} ms; warm suggestion reused ${warm.reused} tokens`);
+  return {
+    gguf,
+    ours: { prefill_tok_s: PROMPT_TOKENS / (median(times.oursPrefill) / 1000), decode_tok_s: 1000 / median(times.oursDecode) },
+    llama: { load_ms: llamaLoadMs, prefill_tok_s: PROMPT_TOKENS / (median(times.llamaPrefill) / 1000), decode_tok_s: 1000 / median(times.llamaDecode), suggestion_ms: coldMs, suggestion_warm_ms: warmMs },
+    f32_kl: kl,
+    f32_same_top1: sameTop1,
+  };
+}
+
+function logSoftmax(l: Float32Array): Float64Array {
+  let m = -Infinity;
+  for (const v of l) m = Math.max(m, v);
+  let z = 0;
+  for (const v of l) z += Math.exp(v - m);
+  const lz = m + Math.log(z);
+  return Float64Array.from(l, (v) => v - lz);
 }
 
 async function main() {
@@ -151,7 +266,7 @@ async function main() {
   const gbps = await weightReadGbps();
   log(`MatMul ${gflops.toFixed(1)} GFLOP/s; weight read (fp32 GEMV, 256 MB) ${gbps.toFixed(1)} GB/s`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-'));
-  const models: Record<string, Record<string, number>> = {};
+  const models: Record<string, Record<string, unknown>> = {};
   const rows: ModelRow[] = [];
   try {
     for (const preset of ['tiny', 'qwen2.5-coder-0.5b']) {
@@ -182,6 +297,24 @@ async function main() {
       }
       const main = q4 ?? fp32;
       Object.assign(main, served);
+      let vs = {};
+      if (withLlama) {
+        const sbs = await sideBySide(f, dir, servedWith, fp32.promptLogits, served);
+        const r3 = (x: number) => round(x, 2);
+        vs = {
+          vs_llama_cpp: {
+            prefill: r3(sbs.ours.prefill_tok_s / sbs.llama.prefill_tok_s), decode: r3(sbs.ours.decode_tok_s / sbs.llama.decode_tok_s),
+            suggestion_cold: r3(sbs.llama.suggestion_ms / served.suggestion_ms), suggestion_warm: r3(sbs.llama.suggestion_warm_ms / served.suggestion_warm_ms),
+          },
+          llama_cpp: {
+            gguf: sbs.gguf, load_ms: round(sbs.llama.load_ms), prefill_tok_s: round(sbs.llama.prefill_tok_s), decode_tok_s: round(sbs.llama.decode_tok_s),
+            suggestion_ms: round(sbs.llama.suggestion_ms), suggestion_warm_ms: round(sbs.llama.suggestion_warm_ms),
+            ours_interleaved_prefill_tok_s: round(sbs.ours.prefill_tok_s), ours_interleaved_decode_tok_s: round(sbs.ours.decode_tok_s),
+            f32_kl: Number(sbs.f32_kl.toExponential(3)), f32_same_top1: sbs.f32_same_top1 ? 1 : 0,
+          },
+        };
+        log(`  side by side (${sbs.gguf}, ${threads} threads): prefill ${sbs.ours.prefill_tok_s.toFixed(1)} vs ${sbs.llama.prefill_tok_s.toFixed(1)} tok/s, decode ${sbs.ours.decode_tok_s.toFixed(1)} vs ${sbs.llama.decode_tok_s.toFixed(1)} tok/s, suggestion ${served.suggestion_ms.toFixed(0)} vs ${sbs.llama.suggestion_ms.toFixed(0)} ms cold, ${served.suggestion_warm_ms.toFixed(0)} vs ${sbs.llama.suggestion_warm_ms.toFixed(0)} ms warm (ours vs llama.cpp)`);
+      }
       models[preset] = {
         prefill_tok_s: round(main.prefill_tok_s), decode_tok_s: round(main.decode_tok_s), ttft_ms: round(main.ttft_ms),
         suggestion_ms: round(served.suggestion_ms), suggestion_warm_ms: round(served.suggestion_warm_ms),
@@ -189,6 +322,7 @@ async function main() {
         prompt_tokens: served.prompt_tokens, suggestion_tokens: served.suggestion_tokens,
         load_ms: round(main.load_ms), first_load_ms: round(served.first_load_ms), ...accuracy,
         ...(q4 ? { fp32_decode_tok_s: round(fp32.decode_tok_s), fp32_prefill_tok_s: round(fp32.prefill_tok_s), fp32_ttft_ms: round(fp32.ttft_ms), fp32_decode_roofline_fraction: round(fp32.decode_roofline_fraction, 3) } : {}),
+        ...vs,
       };
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,9 @@
 // 512 tokens, against the same run's measured MatMul roofline; plus AdamW in TS vs in-graph.
 // Each (model, seq) runs in a child process so peak RSS is its own, and re-measures MatMul after
 // its steps; the roofline is the best MatMul rate of the whole run. Checks the step is right
-// (finite loss, the adapter moves) before timing. Prints a table, then one JSON line.
+// (finite loss, the adapter moves) before timing. Also scoring, as a learning round scores (the OPD
+// teacher, the gate): the forward-only session against a train step's forward + backward, which is
+// what scoring cost before it had its own session. Prints a table, then one JSON line.
 // Usage: npm run bench:train [-- --layers N --steps N --threads N]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -87,7 +89,7 @@ async function optimizerCompare(n: number, threads: number): Promise<{ params: n
   return { params: n, ts_ms: ts, onnx_ms: onnx };
 }
 
-interface ChildResult { tok_s: number; step_ms: number; flops: number; peak_rss_mb: number; loss: number; lora_params: number; build_ms: number; matmul_gflops: number }
+interface ChildResult { tok_s: number; step_ms: number; flops: number; peak_rss_mb: number; loss: number; lora_params: number; build_ms: number; matmul_gflops: number; score_ms: number; evaluate_ms: number }
 
 /** One (model, seq) measurement; runs in a child process. */
 async function child(dir: string, T: number, batch: number, steps: number, threads: number): Promise<ChildResult> {
@@ -115,6 +117,20 @@ async function child(dir: string, T: number, batch: number, steps: number, threa
     await tr.step(eps);
     times.push(performance.now() - a);
   }
+  // Scoring the same batch: forward-only (logprobsWith) vs the step's evaluate (forward + backward, no update).
+  const pairs = eps.map((e) => ({ context: e.context, response: e.response }));
+  await tr.logprobsWith(undefined, pairs); // builds the score session
+  const med3 = async (f: () => Promise<unknown>) => {
+    const t: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const a = performance.now();
+      await f();
+      t.push(performance.now() - a);
+    }
+    return t.sort((a, b) => a - b)[1];
+  };
+  const scoreMs = await med3(() => tr.logprobsWith(undefined, pairs));
+  const evaluateMs = await med3(() => tr.evaluate(eps));
   await tr.release();
   // the roofline under the same conditions (the cores are shared), right after the steps
   const gflops = await matmulGflops(threads || Math.min(2, os.cpus().length));
@@ -122,7 +138,7 @@ async function child(dir: string, T: number, batch: number, steps: number, threa
   const ms = times[Math.floor(times.length / 2)];
   const flops = batch * stepFlops(cfg, T, RESPONSE);
   const loraParams = [...tr.params.values()].reduce((s, p) => s + p.length, 0);
-  return { tok_s: (batch * T) / (ms / 1e3), step_ms: ms, flops, peak_rss_mb: process.resourceUsage().maxRSS / 1024, loss: first.loss, lora_params: loraParams, build_ms: build, matmul_gflops: gflops };
+  return { tok_s: (batch * T) / (ms / 1e3), step_ms: ms, flops, peak_rss_mb: process.resourceUsage().maxRSS / 1024, loss: first.loss, lora_params: loraParams, build_ms: build, matmul_gflops: gflops, score_ms: scoreMs, evaluate_ms: evaluateMs };
 }
 
 async function main(): Promise<void> {
@@ -141,7 +157,7 @@ async function main(): Promise<void> {
     ['qwen2.5-coder-0.5b', { ...PRESETS['qwen2.5-coder-0.5b'], numLayers: layers }],
   ];
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-train-'));
-  const out: Record<string, { layers: number; lora_params: number; seq: Record<string, { tok_s: number; step_ms: number; roofline_fraction: number; peak_rss_mb: number }> }> = {};
+  const out: Record<string, { layers: number; lora_params: number; seq: Record<string, { tok_s: number; step_ms: number; roofline_fraction: number; peak_rss_mb: number; score_ms: number; score_vs_evaluate: number }> }> = {};
   const results: { name: string; layers: number; key: string; r: ChildResult }[] = [];
   let optimizer: Awaited<ReturnType<typeof optimizerCompare>> | undefined;
   try {
@@ -171,11 +187,11 @@ async function main(): Promise<void> {
   const rows = results.map(({ name, layers: L, key, r }) => {
     const achieved = r.flops / (r.step_ms / 1e3) / 1e9;
     const fraction = achieved / gflops;
-    out[name].seq[key] = { tok_s: round(r.tok_s), step_ms: round(r.step_ms), roofline_fraction: round(fraction, 3), peak_rss_mb: Math.round(r.peak_rss_mb) };
-    return `${name.padEnd(20)} ${String(L).padStart(6)} ${key.padStart(5)} ${r.step_ms.toFixed(0).padStart(9)} ${r.tok_s.toFixed(0).padStart(8)} ${(r.flops / 1e9).toFixed(1).padStart(8)} ${achieved.toFixed(1).padStart(9)} ${(100 * fraction).toFixed(0).padStart(5)}% ${Math.round(r.peak_rss_mb).toString().padStart(8)}`;
+    out[name].seq[key] = { tok_s: round(r.tok_s), step_ms: round(r.step_ms), roofline_fraction: round(fraction, 3), peak_rss_mb: Math.round(r.peak_rss_mb), score_ms: round(r.score_ms), score_vs_evaluate: round(r.score_ms / r.evaluate_ms, 3) };
+    return `${name.padEnd(20)} ${String(L).padStart(6)} ${key.padStart(5)} ${r.step_ms.toFixed(0).padStart(9)} ${r.tok_s.toFixed(0).padStart(8)} ${(r.flops / 1e9).toFixed(1).padStart(8)} ${achieved.toFixed(1).padStart(9)} ${(100 * fraction).toFixed(0).padStart(5)}% ${Math.round(r.peak_rss_mb).toString().padStart(8)} ${r.score_ms.toFixed(0).padStart(9)} ${r.evaluate_ms.toFixed(0).padStart(11)}`;
   });
   console.log(`MatMul [512x896]@[896x4864] fp32, ${threads} threads: best ${gflops.toFixed(1)} GFLOP/s this run; response ${RESPONSE} tokens per episode (128x4 = 4 episodes packed in one run), LoRA r=${SPEC.rank} on all 7 projections`);
-  console.log(`${'model'.padEnd(20)} ${'layers'.padStart(6)} ${'seq'.padStart(5)} ${'step ms'.padStart(9)} ${'tok/s'.padStart(8)} ${'GFLOP'.padStart(8)} ${'GFLOP/s'.padStart(9)} ${'roof'.padStart(6)} ${'RSS MB'.padStart(8)}`);
+  console.log(`${'model'.padEnd(20)} ${'layers'.padStart(6)} ${'seq'.padStart(5)} ${'step ms'.padStart(9)} ${'tok/s'.padStart(8)} ${'GFLOP'.padStart(8)} ${'GFLOP/s'.padStart(9)} ${'roof'.padStart(6)} ${'RSS MB'.padStart(8)} ${'score ms'.padStart(9)} ${'fwd+bwd ms'.padStart(11)}`);
   for (const r of rows) console.log(r);
   if (optimizer) console.log(`AdamW over ${optimizer.params} LoRA params (r=${SPEC.rank}, 24 layers): TypeScript (with grad-norm pass) ${optimizer.ts_ms.toFixed(1)} ms, ONNX graph (update only) ${optimizer.onnx_ms.toFixed(1)} ms`);
   console.log(JSON.stringify({ bench: 'train', matmul_gflops: round(gflops), threads, response_tokens: RESPONSE, models: out, optimizer: optimizer && { params: optimizer.params, ts_ms: round(optimizer.ts_ms), onnx_ms: round(optimizer.onnx_ms) } }));

@@ -30,6 +30,8 @@ export interface ForwardOptions {
   quantize?: 'none' | 'q4' | 'auto';
   /** Let idle ORT threads spin (default false for serving; see SessionOptions.spin). */
   spin?: boolean;
+  /** ORT profiling (see SessionOptions.profilePrefix). */
+  profilePrefix?: string;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** What the load is doing, in plain words, with a 0..1 fraction where the step can tell. */
   progress?: (step: string, fraction?: number) => void;
@@ -123,7 +125,7 @@ export class ForwardSession {
       file = writeModelFile(dir, `serve-${dtype}-none-r${lora.rank}`, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }));
     }
     progress('starting ONNX Runtime');
-    const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, log: opts.log });
+    const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, ...(opts.profilePrefix ? { profilePrefix: opts.profilePrefix } : {}), log: opts.log });
     const loadMs = performance.now() - t0;
     opts.log?.('info', `model ${folder.name} loaded on ${provider} in ${loadMs.toFixed(0)} ms (${dtype}${q4 ? ', 4-bit weights' : ''})`);
     return new ForwardSession(session, folder.cfg, lora, dtype, { loadMs, provider, modelFile: file, q4 });

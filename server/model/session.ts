@@ -23,6 +23,8 @@ export interface SessionOptions {
    * spinning threads take the core the editor and the JSON-RPC loop need between decode steps.
    */
   spin?: boolean;
+  /** ORT's profiler (development, bench:profile): per-node timings written to `<prefix>_<date>.json` on session.endProfiling(). */
+  profilePrefix?: string;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -113,6 +115,7 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+    ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     ...(opts.spin === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
   };
   const tries = [...(opts.providers ?? ['cpu']).filter((p) => p !== 'cpu'), 'cpu' as const];

@@ -27,6 +27,11 @@ export interface TrainGraphOptions {
   /** Full fine-tuning: the base weights become graph inputs and are trained (tiny models, tests). */
   trainBase?: boolean;
   objective?: ObjectiveConfig;
+  /**
+   * Scoring only: the forward pass and the response head's token log-probs, no objective and no
+   * backward (a third of the work). For LoRA mode; the parameters stay graph inputs.
+   */
+  scoreOnly?: boolean;
 }
 
 export interface ParamSpec {
@@ -70,9 +75,16 @@ export function buildTrainGraph(cfg: ModelConfig, weights: WeightSet, opts: Trai
     const picked = g.gatherElements(g.logSoftmax(logits, -1), g.unsqueeze(targets, [1]), 1); // [N, 1]
     return g.squeeze(picked, [1]); // [N]
   });
+  const params: ParamSpec[] = [];
+  if (opts.scoreOnly) {
+    if (opts.trainBase) throw new Error('buildTrainGraph: scoreOnly is for LoRA mode (the base weights stay initialisers)');
+    for (const t of loraTensors(cfg, opts.lora!)) params.push({ name: t.name, shape: t.shape, dtype: dt });
+    g.output(logp, TRAIN_IO.tokenLogprobs);
+    pruneDeadNodes(g);
+    return { graph: g, params, opts };
+  }
   const obj = buildObjective(g, logp, mask, opts.objective ?? DEFAULT_OBJECTIVE);
 
-  const params: ParamSpec[] = [];
   if (opts.lora) for (const t of loraTensors(cfg, opts.lora)) params.push({ name: t.name, shape: t.shape, dtype: dt });
   if (opts.trainBase)
     for (const name of baseWeightNames(g, weights)) params.push({ name, shape: promoteToInput(g, name), dtype: g.values.get(name)!.dtype as TrainDType });
@@ -192,13 +204,15 @@ type FloatArray = Float32Array | Float64Array;
 export class Trainer {
   readonly params = new Map<string, FloatArray>();
   readonly optimizer: AdamW;
+  /** The forward-only session logprobsWith uses (LoRA mode), built on first use. */
+  private scoring: Promise<ort.InferenceSession> | undefined;
   private constructor(
     readonly cfg: ModelConfig,
     readonly graph: TrainGraph,
     readonly session: ort.InferenceSession,
     readonly opts: TrainerOptions,
     readonly dtype: TrainDType,
-    weights: WeightSet,
+    private readonly weights: WeightSet,
   ) {
     for (const p of graph.params) {
       const Arr = p.dtype === 'float64' ? Float64Array : Float32Array;
@@ -215,13 +229,26 @@ export class Trainer {
     const tg = buildTrainGraph(cfg, weights, { dtype, lora: opts.spec, trainBase: opts.trainBase, objective: opts.objective });
     const bytes = tg.graph.encode();
     const model = weights.mode === 'external' ? writeModelFile(weights.modelFileDir!, 'train', bytes) : bytes;
-    // float64: ORT's extended fusions turn x·sigmoid(x) into a float-only kernel (see model/session.ts).
-    const so: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all',
-      ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
-    };
+    const so = Trainer.sessionOptions(dtype, opts.intraOpThreads);
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
     return new Trainer(cfg, tg, session, opts, dtype, weights);
+  }
+
+  private static sessionOptions(dtype: TrainDType, threads?: number): ort.InferenceSession.SessionOptions {
+    // float64: ORT's extended fusions turn x·sigmoid(x) into a float-only kernel (see model/session.ts).
+    return { graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all', ...(threads ? { intraOpNumThreads: threads } : {}) };
+  }
+
+  /** The score-only session (LoRA mode), or undefined in full-parameter mode (the train session scores). */
+  private scoreSession(): Promise<ort.InferenceSession> | undefined {
+    if (!this.opts.spec || this.opts.trainBase) return undefined;
+    this.scoring ??= (async () => {
+      const sg = buildTrainGraph(this.cfg, this.weights, { dtype: this.dtype, lora: this.opts.spec, scoreOnly: true });
+      const bytes = sg.graph.encode();
+      const so = Trainer.sessionOptions(this.dtype, this.opts.intraOpThreads);
+      return this.weights.mode === 'external' ? ort.InferenceSession.create(writeModelFile(this.weights.modelFileDir!, 'score', bytes), so) : ort.InferenceSession.create(bytes, so);
+    })();
+    return this.scoring;
   }
 
   /** The current LoRA values as an Adapter (float32, PEFT names). */
@@ -236,7 +263,7 @@ export class Trainer {
    * Feeds for a group of episodes packed as one right-padded [B, T] run (the causal mask keeps
    * real tokens blind to the padding after them); `norm` is the whole batch's token count.
    */
-  feeds(group: TrainEpisode[], norm: number): Record<string, ort.Tensor> {
+  feeds(group: TrainEpisode[], norm: number, inputNames: readonly string[] = this.session.inputNames): Record<string, ort.Tensor> {
     const B = group.length;
     const T = Math.max(...group.map((e) => e.context.length + e.response.length - 1));
     const ids = new BigInt64Array(B * T), pos = new BigInt64Array(B * T);
@@ -276,7 +303,7 @@ export class Trainer {
     }
     for (const p of this.graph.params) all[p.name] = new ort.Tensor(p.dtype, this.params.get(p.name)!, p.shape);
     // Feed only what the graph declares (the likelihood objective has no behaviour input).
-    for (const name of this.session.inputNames) if (all[name]) feeds[name] = all[name];
+    for (const name of inputNames) if (all[name]) feeds[name] = all[name];
     return feeds;
   }
 
@@ -309,6 +336,8 @@ export class Trainer {
    */
   async logprobsWith(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
     if (!pairs.length) return [];
+    const scoring = this.scoreSession();
+    if (scoring) return this.scoreForward(await scoring, tensors, pairs);
     const saved = new Map([...this.params].map(([k, p]) => [k, p.slice()]));
     try {
       for (const [name, p] of this.params) {
@@ -321,6 +350,27 @@ export class Trainer {
     } finally {
       for (const [name, p] of this.params) p.set(saved.get(name)!);
     }
+  }
+
+  /** Token log-probs from the score-only session: the LoRA inputs fed from `tensors` (missing = zero), nothing else touched. */
+  private async scoreForward(session: ort.InferenceSession, tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
+    const zeros = (n: number) => new Array<number>(n).fill(0);
+    const batch: TrainEpisode[] = pairs.map((x) => ({ context: x.context, response: x.response, behaviourLogprobs: zeros(x.response.length), advantages: zeros(x.response.length) }));
+    batch.forEach((e, i) => checkEpisode(e, i, this.cfg));
+    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
+    const lora = new Map(this.graph.params.map((p) => [p.name, new ort.Tensor(p.dtype, tensors?.get(p.name) ? F.from(tensors.get(p.name)!) : new F(p.shape[0] * p.shape[1]), p.shape)]));
+    const out: number[][] = [];
+    for (const group of this.groups(batch)) {
+      const feeds = this.feeds(group, 1, session.inputNames);
+      for (const [name, t] of lora) if (name in feeds) feeds[name] = t;
+      const lp = (await session.run(feeds))[TRAIN_IO.tokenLogprobs].data as FloatArray;
+      let at = 0;
+      for (const e of group) {
+        out.push(Array.from(lp.subarray(at, at + e.response.length)));
+        at += e.response.length;
+      }
+    }
+    return out;
   }
 
   /** Loss, gradients and token log-probs of a batch at the current parameters (no update). */
@@ -354,7 +404,10 @@ export class Trainer {
     return res;
   }
 
-  release(): Promise<void> {
-    return this.session.release();
+  async release(): Promise<void> {
+    const scoring = this.scoring;
+    this.scoring = undefined;
+    await (await scoring?.catch(() => undefined))?.release();
+    await this.session.release();
   }
 }

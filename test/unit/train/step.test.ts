@@ -112,6 +112,26 @@ test('the train graph scores response tokens exactly as the score graph does', a
   await scorer.release();
 });
 
+test('scoring (logprobsWith) runs a forward-only session: the same log-probs as the train step, any adapter, the parameters untouched', async () => {
+  const tr = await Trainer.create(cfg, weights, { spec: SPEC, adapter: randomAdapter(12, 0.2), dtype: 'float64' });
+  const before = new Map([...tr.params].map(([k, v]) => [k, v.slice()]));
+  const other = randomAdapter(13, 0.3).tensors;
+  const pairs = [{ context: [5, 9, 13, 2, 44], response: [10, 20, 30] }, { context: [7], response: [3, 1] }];
+  const scored = await tr.logprobsWith(other, pairs);
+  const base = await tr.logprobsWith(undefined, pairs);
+  for (const [k, v] of tr.params) assert.deepEqual(v, before.get(k), `${k} changed by scoring`);
+  // The reference: the train step's own log-probs with the parameters set to `other`, then to zero (the base model).
+  const episodes = pairs.map((x) => ({ ...x, behaviourLogprobs: x.response.map(() => 0), advantages: x.response.map(() => 0) }));
+  for (const [k, v] of tr.params) v.set(other.get(k)!);
+  const viaStep = (await tr.evaluate(episodes)).logprobs;
+  for (const v of tr.params.values()) v.fill(0);
+  const baseViaStep = (await tr.evaluate(episodes)).logprobs;
+  scored.forEach((row, i) => row.forEach((x, j) => assert.ok(Math.abs(x - viaStep[i][j]) < 1e-10, `adapter, pair ${i} token ${j}: ${x} vs ${viaStep[i][j]}`)));
+  base.forEach((row, i) => row.forEach((x, j) => assert.ok(Math.abs(x - baseViaStep[i][j]) < 1e-10, `base, pair ${i} token ${j}: ${x} vs ${baseViaStep[i][j]}`)));
+  assert.ok(Math.abs(scored[0][0] - base[0][0]) > 1e-3, 'the adapter matters, so agreeing means it was fed');
+  await tr.release();
+});
+
 test('A ≡ 0 (and no KL, no weight decay) ⇒ zero gradients and nothing moves', async () => {
   const adapter = randomAdapter(9);
   const tr = await Trainer.create(cfg, weights, { spec: SPEC, adapter, optimizer: { weightDecay: 0 } });
