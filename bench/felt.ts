@@ -37,19 +37,15 @@ const LINES = [
   'export const VERSION = ',
 ];
 
+/** Stamps in the page: the last keydown, and the first ghost text after it (a string: tsx's helpers do not exist in the page). */
 async function installStamps(page: Page) {
-  await page.evaluate(() => {
-    const w = window as unknown as { __felt: { key: number; ghost: number } };
-    w.__felt = { key: 0, ghost: 0 };
-    document.addEventListener('keydown', () => {
-      w.__felt.key = performance.now();
-      w.__felt.ghost = 0;
-    }, true);
-    const seen = () => {
-      if (!w.__felt.ghost && document.querySelector('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')) w.__felt.ghost = performance.now();
-    };
-    new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
-  });
+  await page.evaluate(`(() => {
+    const felt = (window.__felt = { key: 0, ghost: 0 });
+    document.addEventListener('keydown', () => { felt.key = performance.now(); felt.ghost = 0; }, true);
+    new MutationObserver(() => {
+      if (!felt.ghost && document.querySelector('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text')) felt.ghost = performance.now();
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
+  })()`);
 }
 
 async function main() {
@@ -112,7 +108,7 @@ async function main() {
         await page.keyboard.type(LINES[i % LINES.length], { delay: keyDelay });
         const ghost = page.locator('.monaco-editor .ghost-text-decoration').first();
         const shown = await ghost.waitFor({ timeout: 20_000 }).then(() => true, () => false);
-        const felt = await page.evaluate(() => (window as unknown as { __felt: { key: number; ghost: number } }).__felt);
+        const felt = (await page.evaluate('window.__felt')) as { key: number; ghost: number };
         const ms = shown && felt.ghost ? felt.ghost - felt.key : null;
         times.push(ms);
         log(`  ${i === 0 ? 'cold' : 'warm'} ${JSON.stringify(LINES[i % LINES.length])}: ${ms === null ? 'no suggestion within 20 s' : `${ms.toFixed(0)} ms`}`);

@@ -1,5 +1,5 @@
 // Inline completion provider (stable API): asks the trainer's serving loop for a FIM suggestion
-// (serve/complete) after an adaptive debounce, drops stale requests, caches per context, never
+// (serve/complete) after a debounce (longer while training), drops stale requests, caches per context, never
 // re-shows a suggestion just rejected at the same spot, and skips excluded, huge and non-file
 // documents. Each item carries its episode id and a command that records acceptance. The trainer
 // keeps what was generated; an episode names it by completion id and says only what was shown.
