@@ -11,7 +11,7 @@ import type { ExternalData } from '../graph/onnx';
 import type { ModelConfig } from './config';
 import type { TensorInfo, SafeDType } from './safetensors';
 import { readTensorBytes } from './safetensors';
-import { loraInputName, LORA_TARGETS, projectionDims as projectionDimsOf, type LoraSpec, type LoraTarget } from './lora';
+import { loraInputName, LORA_TARGETS, packedGroups, packedLoraName, packedLoraTensors, projectionDims as projectionDimsOf, type LoraSpec, type LoraTarget } from './lora';
 import * as path from 'node:path';
 
 export type ComputeDType = 'float32' | 'float64' | 'float16';
@@ -46,6 +46,8 @@ export interface DecoderOptions {
   dtype?: ComputeDType;
   /** LoRA inputs for these targets in every layer (none when omitted). */
   lora?: LoraSpec;
+  /** 'peft' (default): A [r, in] and B [out, r] inputs by PEFT name; 'packed': serving's layout (lora.ts, packLora). */
+  loraLayout?: 'peft' | 'packed';
   /** KV cache mode: past_key_values.* inputs and present.* outputs (default true). */
   cache?: boolean;
   /** 'all' positions (score, training) or only the 'last' one (serving; saves the T×V head). */
@@ -61,7 +63,7 @@ export interface DecoderValues {
   hidden: Value;
   pasts: { key: Value; value: Value }[]; // [B, KV, P, D] each (cache mode)
   presents: { key: Value; value: Value }[]; // [B, KV, S, D] each (cache mode)
-  /** LoRA graph inputs by PEFT name; dtype float32, or float64 when dtype is float64. */
+  /** LoRA graph inputs by name (PEFT's, or the packed layout's); dtype float32, or float64 when dtype is float64. */
   loraInputs: Map<string, Value>;
 }
 
@@ -86,7 +88,8 @@ export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opt
         value: g.input(pastName(l, 'value'), dtype, ['B', KV, 'P', D]),
       }))
     : [];
-  const loraInputs = declareLoraInputs(g, cfg, opts.lora, dtype === 'float64' ? 'float64' : 'float32');
+  const packed = opts.loraLayout === 'packed';
+  const loraInputs = (packed ? declarePackedLoraInputs : declareLoraInputs)(g, cfg, opts.lora, dtype === 'float64' ? 'float64' : 'float32');
 
   const rope = g.scope('rotary_emb', () => rotaryTables(ctx, positionIds)); // cos, sin [B, T, 1, D]
   const maskBias = g.scope('causal_mask', () => causalMaskBias(ctx, inputIds, positionIds, pasts[0]?.key)); // [B, 1, T, S]
@@ -95,7 +98,7 @@ export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opt
   const presents: { key: Value; value: Value }[] = [];
   for (let l = 0; l < L; l++) {
     x = g.scope(`model.layers.${l}`, () => {
-      const lora = (t: LoraTarget) => loraPair(loraInputs, opts.lora, l, t);
+      const lora = packed ? packedLoraPairs(ctx, loraInputs, opts.lora, l) : (t: LoraTarget) => loraPair(loraInputs, opts.lora, l, t);
       const p = `model.layers.${l}`;
       // h = x + attn(norm(x)); out = h + mlp(norm(h))
       const a = g.scope('input_layernorm', () => rmsNorm(ctx, x, `${p}.input_layernorm.weight`));
@@ -128,10 +131,43 @@ function declareLoraInputs(g: Graph, cfg: ModelConfig, spec: LoraSpec | undefine
 }
 
 
-interface LoraPair { A: Value; B: Value; scaling: number }
+/** Declare the packed layout's inputs (serving). */
+function declarePackedLoraInputs(g: Graph, cfg: ModelConfig, spec: LoraSpec | undefined, dtype: DType): Map<string, Value> {
+  const m = new Map<string, Value>();
+  if (!spec) return m;
+  if (!(spec.rank > 0)) throw new Error(`lora.rank must be positive, got ${spec.rank}`);
+  for (const t of packedLoraTensors(cfg, spec)) m.set(t.name, g.input(t.name, dtype, t.shape));
+  return m;
+}
+
+type LoraPair =
+  | { kind: 'peft'; A: Value; B: Value; scaling: number }
+  /** `down(x)`: this target's slice of the group's x·[A…]; `Bt`: Bᵀ·(alpha/r). */
+  | { kind: 'packed'; down: (x: Value) => Value; Bt: Value };
 function loraPair(inputs: Map<string, Value>, spec: LoraSpec | undefined, layer: number, t: LoraTarget): LoraPair | undefined {
   if (!spec || !spec.targets.includes(t)) return undefined;
-  return { A: inputs.get(loraInputName(layer, t, 'A'))!, B: inputs.get(loraInputName(layer, t, 'B'))!, scaling: spec.alpha / spec.rank };
+  return { kind: 'peft', A: inputs.get(loraInputName(layer, t, 'A'))!, B: inputs.get(loraInputName(layer, t, 'B'))!, scaling: spec.alpha / spec.rank };
+}
+
+/** One layer's packed pairs: a group's down projection is computed once (its members read the same x) and split. */
+function packedLoraPairs(ctx: DecoderContext, inputs: Map<string, Value>, spec: LoraSpec | undefined, layer: number): (t: LoraTarget) => LoraPair | undefined {
+  const g = ctx.g;
+  const groups = spec ? packedGroups(spec) : [];
+  const downs = new Map<string, Value[]>();
+  return (t) => {
+    const group = groups.find((gr) => gr.members.includes(t));
+    if (!spec || !group) return undefined;
+    const down = (x: Value) => {
+      let parts = downs.get(group.name);
+      if (!parts) {
+        const y = g.matmul(x, g.cast(inputs.get(packedLoraName(layer, group.name, 'A'))!, ctx.dtype)); // [.., n·r]
+        parts = group.members.length > 1 ? g.split(y, group.members.map(() => spec.rank), -1) : [y];
+        downs.set(group.name, parts);
+      }
+      return parts[group.members.indexOf(t)];
+    };
+    return { kind: 'packed', down, Bt: inputs.get(packedLoraName(layer, t, 'B'))! };
+  };
 }
 
 // ---- layers -------------------------------------------------------------------------------
@@ -187,7 +223,8 @@ function linear(ctx: DecoderContext, x: Value, name: string, lora?: LoraPair): V
     y = g.matmul(x, g.transpose(ctx.w(`${name}.weight`), [1, 0]));
   }
   if (ctx.has(`${name}.bias`)) y = g.add(y, ctx.w(`${name}.bias`));
-  if (lora) {
+  if (lora?.kind === 'packed') y = g.add(y, g.matmul(lora.down(x), g.cast(lora.Bt, ctx.dtype)));
+  else if (lora) {
     const A = g.cast(lora.A, ctx.dtype), B = g.cast(lora.B, ctx.dtype);
     const down = g.matmul(x, g.transpose(A, [1, 0])); // [.., r]
     const up = g.matmul(down, g.transpose(B, [1, 0])); // [.., out]
@@ -282,14 +319,33 @@ function selfAttention(
     vh = g.concat([past.value, vh], 2); // [B, KV, S, D]
     present = { key: kh, value: vh };
   }
+  const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
+  if (past && R > 1) return { out: linear(ctx, groupedAttention(ctx, qh, kh, vh, maskBias, R), `${p}.o_proj`, lora('o_proj')), present };
   // repeat_kv: each key/value head serves R query heads (head h uses kv head h / R).
   const kr = repeatKv(ctx, kh, R); // [B, H, S, D]
   const vr = repeatKv(ctx, vh, R); // [B, H, S, D]
-  const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
   const scores = g.mul(g.matmul(qh, g.transpose(kr, [0, 1, 3, 2])), ctx.scalar(1 / Math.sqrt(D))); // [B, H, T, S]
   const probs = g.cast(g.softmax(g.add(g.cast(scores, wide), maskBias), -1), ctx.dtype); // [B, H, T, S]
   const attn = g.reshape(g.transpose(g.matmul(probs, vr), [0, 2, 1, 3]), [0, 0, H * D]); // [B, T, H·D]
   return { out: linear(ctx, attn, `${p}.o_proj`, lora('o_proj')), present };
+}
+
+/**
+ * GQA without copying the keys and values R times (serving, with a cache): the query heads are
+ * grouped as [B, KV, R, T, D] and MatMul broadcasts each kv head over its R query heads. The
+ * same numbers as repeat_kv + attention; the per-step Expand of the whole cache is gone.
+ * Returns [B, T, H·D] (head h = kv·R + r, as repeat_kv orders them).
+ */
+function groupedAttention(ctx: DecoderContext, qh: Value, kh: Value, vh: Value, maskBias: Value, R: number): Value {
+  const g = ctx.g;
+  const { numHeads: H, numKvHeads: KV, headDim: D } = ctx.cfg;
+  const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
+  const qg = g.reshape(qh, [0, KV, R, -1, D]); // [B, KV, R, T, D]
+  const kt = g.transpose(g.unsqueeze(kh, [2]), [0, 1, 2, 4, 3]); // [B, KV, 1, D, S]
+  const scores = g.mul(g.matmul(qg, kt), ctx.scalar(1 / Math.sqrt(D))); // [B, KV, R, T, S]
+  const probs = g.cast(g.softmax(g.add(g.cast(scores, wide), g.unsqueeze(maskBias, [1])), -1), ctx.dtype); // mask [B, 1, 1, T, S]
+  const out = g.matmul(probs, g.unsqueeze(vh, [2])); // [B, KV, R, T, D]
+  return g.reshape(g.transpose(out, [0, 3, 1, 2, 4]), [0, 0, H * D]); // [B, T, H·D]
 }
 
 function repeatKv(ctx: DecoderContext, x: Value, R: number): Value {

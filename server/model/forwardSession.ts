@@ -10,7 +10,7 @@ import { Graph } from '../graph/builder';
 import type { ModelConfig } from './config';
 import { buildDecoder, pastName, presentName, type ComputeDType, type WeightSet } from './decoder';
 import type { ModelFolder } from './folder';
-import { loraTensors, type LoraSpec, LORA_TARGETS } from './lora';
+import { loraTensors, packedLoraTensors, packLora, type LoraSpec, LORA_TARGETS } from './lora';
 import { createSession, weightFiles, writeModelFile, type Provider } from './session';
 import { quantizeWeights } from './quantize';
 import { defaultCacheRoot, modelCacheDir } from './modelCache';
@@ -47,7 +47,7 @@ function parameterCount(folder: ModelFolder): number {
 }
 
 /** Bump when the serving graph changes, so cached quantised .onnx files are rebuilt. */
-const GRAPH_VERSION = 1;
+const GRAPH_VERSION = 3; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs
 
 function cacheKey(folder: ModelFolder, dtype: string, lora: LoraSpec): string {
   const files = weightFiles(folder.tensors).map((f) => {
@@ -76,7 +76,7 @@ export interface ForwardStats {
 /** Build the cache-mode graph (logits of the last position only, as float32) for a folder. */
 export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec): Graph {
   const g = new Graph(`${cfg.architecture}_serve`);
-  const d = buildDecoder(g, cfg, weights, { dtype, lora, cache: true, logits: 'last' });
+  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', cache: true, logits: 'last' });
   g.output(g.cast(d.logits, 'float32'), 'logits');
   d.presents.forEach((p, l) => {
     g.output(p.key, presentName(l, 'key'));
@@ -133,16 +133,18 @@ export class ForwardSession {
 
   /** Replace the LoRA input tensors (missing names are zero; B = 0 is the base model). */
   setAdapter(version: number, tensors: Map<string, Float32Array>): void {
-    const feeds: Record<string, ort.Tensor> = {};
     const known = new Set<string>();
     for (const t of loraTensors(this.cfg, this.lora)) {
       known.add(t.name);
       const n = t.shape[0] * t.shape[1];
-      const v = tensors.get(t.name) ?? new Float32Array(n);
-      if (v.length !== n) throw new Error(`adapter ${version}: ${t.name} has ${v.length} values, the serving graph expects [${t.shape}]`);
-      feeds[t.name] = new ort.Tensor('float32', v, t.shape);
+      const v = tensors.get(t.name);
+      if (v && v.length !== n) throw new Error(`adapter ${version}: ${t.name} has ${v.length} values, the serving graph expects [${t.shape}]`);
     }
     for (const name of tensors.keys()) if (!known.has(name)) throw new Error(`adapter ${version}: ${name} is not an input of the serving graph (rank ${this.lora.rank}, targets ${this.lora.targets.join(',')})`);
+    // The serving graph takes the packed layout (lora.ts): A's side by side per shared input, B's transposed and scaled.
+    const packed = packLora(this.cfg, this.lora, tensors);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of packedLoraTensors(this.cfg, this.lora)) feeds[t.name] = new ort.Tensor('float32', packed.get(t.name)!, t.shape);
     this.loraFeeds = feeds;
     this.adapterVersion = version;
   }

@@ -65,3 +65,63 @@ export function zeroAdapter(cfg: ModelConfig, spec: LoraSpec): Map<string, Float
   for (const t of loraTensors(cfg, spec)) m.set(t.name, new Float32Array(t.shape[0] * t.shape[1]));
   return m;
 }
+
+/**
+ * Serving's packed layout of an adapter: the A matrices of projections that read the same input
+ * (q/k/v, gate/up) transposed side by side, `[in, n·r]`, so one MatMul computes their down
+ * projections; each B transposed and scaled by alpha/r, `[r, out]`, so no Mul follows. The same
+ * numbers as PEFT's x·Aᵀ·Bᵀ·(alpha/r), with 72 fewer MatMuls and 168 fewer Muls per token at the
+ * 0.5B geometry. Built once per adapter swap (packLora).
+ */
+export const LORA_GROUPS: { name: string; members: LoraTarget[] }[] = [
+  { name: 'qkv', members: ['q_proj', 'k_proj', 'v_proj'] },
+  { name: 'o', members: ['o_proj'] },
+  { name: 'gate_up', members: ['gate_proj', 'up_proj'] },
+  { name: 'down', members: ['down_proj'] },
+];
+
+/** The groups with at least one targeted member, members limited to the targets. */
+export function packedGroups(spec: LoraSpec): { name: string; members: LoraTarget[] }[] {
+  return LORA_GROUPS.map((g) => ({ name: g.name, members: g.members.filter((t) => spec.targets.includes(t)) })).filter((g) => g.members.length > 0);
+}
+
+/** Graph input of the packed layout: `lora_packed.3.qkv.A`, `lora_packed.3.k_proj.B`. */
+export function packedLoraName(layer: number, part: string, which: 'A' | 'B'): string {
+  return `lora_packed.${layer}.${part}.${which}`;
+}
+
+/** Every packed input with its shape, in a stable order. */
+export function packedLoraTensors(cfg: ModelConfig, spec: LoraSpec): { name: string; shape: [number, number] }[] {
+  const out: { name: string; shape: [number, number] }[] = [];
+  for (let layer = 0; layer < cfg.numLayers; layer++)
+    for (const g of packedGroups(spec)) {
+      const inDim = projectionDims(cfg, g.members[0]).in;
+      out.push({ name: packedLoraName(layer, g.name, 'A'), shape: [inDim, g.members.length * spec.rank] });
+      for (const t of g.members) out.push({ name: packedLoraName(layer, t, 'B'), shape: [spec.rank, projectionDims(cfg, t).out] });
+    }
+  return out;
+}
+
+/** PEFT-named A/B tensors (a missing one is zero) in the packed layout. */
+export function packLora(cfg: ModelConfig, spec: LoraSpec, tensors: Map<string, Float32Array>): Map<string, Float32Array> {
+  const r = spec.rank;
+  const s = spec.alpha / spec.rank;
+  const out = new Map<string, Float32Array>();
+  for (let layer = 0; layer < cfg.numLayers; layer++)
+    for (const g of packedGroups(spec)) {
+      const K = projectionDims(cfg, g.members[0]).in;
+      const n = g.members.length;
+      const A = new Float32Array(K * n * r);
+      g.members.forEach((t, m) => {
+        const src = tensors.get(loraInputName(layer, t, 'A'));
+        if (src) for (let j = 0; j < r; j++) for (let i = 0; i < K; i++) A[i * n * r + m * r + j] = src[j * K + i];
+        const N = projectionDims(cfg, t).out;
+        const B = new Float32Array(r * N);
+        const b = tensors.get(loraInputName(layer, t, 'B'));
+        if (b) for (let o = 0; o < N; o++) for (let j = 0; j < r; j++) B[j * N + o] = s * b[o * r + j];
+        out.set(packedLoraName(layer, t, 'B'), B);
+      });
+      out.set(packedLoraName(layer, g.name, 'A'), A);
+    }
+  return out;
+}

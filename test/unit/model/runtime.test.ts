@@ -10,6 +10,8 @@ import { makeModel, PRESETS, Rng } from '../../../scripts/make-model';
 import { tempDir, maxAbsDiff } from './fixtures';
 import * as path from 'node:path';
 import { readTensorF64, writeSafetensors, type TensorToWrite } from '../../../server/model/safetensors';
+import { loraTensors, type LoraTarget } from '../../../server/model/lora';
+import { ScoreSession } from '../../../server/model/score';
 
 const argmax = (x: Float32Array) => x.reduce((b, v, i) => (v > x[b] ? i : b), 0);
 const IDS = [9707, 11, 1879, 0, 4172, 284, 220, 16];
@@ -106,4 +108,30 @@ test('an execution provider that cannot start falls back to CPU with a log line'
   assert.match(lines[0], /execution provider webgpu failed to start .*falling back to cpu/);
   assert.match(lines[1], /execution provider cuda failed to start .*falling back to cpu/);
   await fwd.release();
+});
+
+test("serving's packed LoRA layout (A's side by side per shared input, B's transposed and scaled) gives PEFT's numbers, prefill and decode, for any subset of targets", async () => {
+  const f = tinyFolder('packed-lora');
+  const r = new Rng(21);
+  for (const targets of [['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], ['k_proj', 'up_proj', 'down_proj']] as LoraTarget[][]) {
+    const spec = { rank: 4, alpha: 12, targets };
+    const adapter = new Map([...loraTensors(f.cfg, spec)].map((t) => [t.name, Float32Array.from({ length: t.shape[0] * t.shape[1] }, () => r.normal() * 0.05)]));
+    const serving = await ForwardSession.create(f, { intraOpThreads: 1, lora: spec });
+    serving.setAdapter(1, adapter);
+    const scorer = await ScoreSession.create(f.cfg, { tensors: f.tensors, mode: 'inline' }, { lora: spec });
+    const target = [4172, 284, 220, 16];
+    const want = await scorer.score(IDS, target, adapter); // PEFT layout, no cache
+    let step = await serving.step(IDS, serving.emptyCache());
+    const got: number[] = [];
+    for (const t of target) {
+      const l = step.logits;
+      const m = l.reduce((a, v) => Math.max(a, v), -Infinity);
+      const lse = m + Math.log(l.reduce((s, v) => s + Math.exp(v - m), 0));
+      got.push(l[t] - lse);
+      step = await serving.step([t], step.cache);
+    }
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4, `${targets.join(',')}: token ${i}: ${v} vs ${want[i]}`));
+    await serving.release();
+    await scorer.release();
+  }
 });
