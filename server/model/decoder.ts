@@ -48,6 +48,11 @@ export interface DecoderOptions {
   lora?: LoraSpec;
   /** 'peft' (default): A [r, in] and B [out, r] inputs by PEFT name; 'packed': serving's layout (lora.ts, packLora). */
   loraLayout?: 'peft' | 'packed';
+  /**
+   * RMSNorm as one onnxruntime SimplifiedLayerNormalization node instead of eight (serving, float32:
+   * fewer kernel launches per token). The training graphs keep the elementary ops autodiff knows.
+   */
+  fusedNorm?: boolean;
   /** KV cache mode: past_key_values.* inputs and present.* outputs (default true). */
   cache?: boolean;
   /** 'all' positions (score, training) or only the 'last' one (serving; saves the T×V head). */
@@ -77,7 +82,7 @@ export const presentName = (layer: number, kind: 'key' | 'value') => `present.${
 export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opts: DecoderOptions = {}): DecoderValues {
   const dtype = opts.dtype ?? 'float32';
   const cache = opts.cache ?? true;
-  const ctx = new DecoderContext(g, cfg, weights, dtype);
+  const ctx = new DecoderContext(g, cfg, weights, dtype, !!opts.fusedNorm && dtype === 'float32');
   const { numLayers: L, numKvHeads: KV, headDim: D } = cfg;
 
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
@@ -175,7 +180,7 @@ function packedLoraPairs(ctx: DecoderContext, inputs: Map<string, Value>, spec: 
 /** Shared state of one build: the graph, config, weight lookup with in-graph casts. */
 class DecoderContext {
   private cast = new Map<string, Value>();
-  constructor(readonly g: Graph, readonly cfg: ModelConfig, readonly weights: WeightSet, readonly dtype: ComputeDType) {}
+  constructor(readonly g: Graph, readonly cfg: ModelConfig, readonly weights: WeightSet, readonly dtype: ComputeDType, readonly fusedNorm = false) {}
 
   has(name: string): boolean {
     return this.weights.tensors.has(name);
@@ -248,6 +253,7 @@ function matMulNBits(ctx: DecoderContext, x: Value, name: string, q: QuantizedWe
 /** RMSNorm: x / sqrt(mean(x²) + eps) · w, computed in float32 at least (as transformers does). */
 function rmsNorm(ctx: DecoderContext, x: Value, weight: string): Value {
   const g = ctx.g;
+  if (ctx.fusedNorm) return g.op('SimplifiedLayerNormalization', [x, ctx.w(weight)], { axis: -1, epsilon: { float: ctx.cfg.rmsNormEps }, stash_type: 1 }, { out: [{ dtype: ctx.dtype, shape: x.shape }] })[0];
   const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
   const xf = g.cast(x, wide);
   const meanSq = g.reduceMean(g.mul(xf, xf), [-1]); // [B, T, 1]

@@ -47,7 +47,7 @@ function parameterCount(folder: ModelFolder): number {
 }
 
 /** Bump when the serving graph changes, so cached quantised .onnx files are rebuilt. */
-const GRAPH_VERSION = 3; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs
+const GRAPH_VERSION = 4; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs; 4: fused RMSNorm
 
 function cacheKey(folder: ModelFolder, dtype: string, lora: LoraSpec): string {
   const files = weightFiles(folder.tensors).map((f) => {
@@ -76,7 +76,7 @@ export interface ForwardStats {
 /** Build the cache-mode graph (logits of the last position only, as float32) for a folder. */
 export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec): Graph {
   const g = new Graph(`${cfg.architecture}_serve`);
-  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', cache: true, logits: 'last' });
+  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', fusedNorm: true, cache: true, logits: 'last' });
   g.output(g.cast(d.logits, 'float32'), 'logits');
   d.presents.forEach((p, l) => {
     g.output(p.key, presentName(l, 'key'));
