@@ -49,10 +49,12 @@ export interface DecoderOptions {
   /** 'peft' (default): A [r, in] and B [out, r] inputs by PEFT name; 'packed': serving's layout (lora.ts, packLora). */
   loraLayout?: 'peft' | 'packed';
   /**
-   * RMSNorm as one onnxruntime SimplifiedLayerNormalization node instead of eight (serving, float32:
-   * fewer kernel launches per token). The training graphs keep the elementary ops autodiff knows.
+   * onnxruntime's fused kernels where they apply (serving, float32: fewer kernel launches per
+   * token): RMSNorm as one SimplifiedLayerNormalization node instead of eight, rotary embedding as
+   * one com.microsoft RotaryEmbedding per q and k (cos/sin tables precomputed per position) instead
+   * of six. The training graphs keep the elementary ops autodiff knows.
    */
-  fusedNorm?: boolean;
+  fusedKernels?: boolean;
   /** KV cache mode: past_key_values.* inputs and present.* outputs (default true). */
   cache?: boolean;
   /** 'all' positions (score, training) or only the 'last' one (serving; saves the T×V head). */
@@ -82,7 +84,7 @@ export const presentName = (layer: number, kind: 'key' | 'value') => `present.${
 export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opts: DecoderOptions = {}): DecoderValues {
   const dtype = opts.dtype ?? 'float32';
   const cache = opts.cache ?? true;
-  const ctx = new DecoderContext(g, cfg, weights, dtype, !!opts.fusedNorm && dtype === 'float32');
+  const ctx = new DecoderContext(g, cfg, weights, dtype, !!opts.fusedKernels && dtype === 'float32');
   const { numLayers: L, numKvHeads: KV, headDim: D } = cfg;
 
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
@@ -96,7 +98,7 @@ export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opt
   const packed = opts.loraLayout === 'packed';
   const loraInputs = (packed ? declarePackedLoraInputs : declareLoraInputs)(g, cfg, opts.lora, dtype === 'float64' ? 'float64' : 'float32');
 
-  const rope = g.scope('rotary_emb', () => rotaryTables(ctx, positionIds)); // cos, sin [B, T, 1, D]
+  const rope: Rope = ctx.fused ? rotaryCaches(ctx, positionIds) : { kind: 'tables', ...g.scope('rotary_emb', () => rotaryTables(ctx, positionIds)) }; // cos, sin [B, T, 1, D]
   const maskBias = g.scope('causal_mask', () => causalMaskBias(ctx, inputIds, positionIds, pasts[0]?.key)); // [B, 1, T, S]
 
   let x = g.scope('model.embed_tokens', () => embed(ctx, inputIds)); // [B, T, C]
@@ -180,7 +182,7 @@ function packedLoraPairs(ctx: DecoderContext, inputs: Map<string, Value>, spec: 
 /** Shared state of one build: the graph, config, weight lookup with in-graph casts. */
 class DecoderContext {
   private cast = new Map<string, Value>();
-  constructor(readonly g: Graph, readonly cfg: ModelConfig, readonly weights: WeightSet, readonly dtype: ComputeDType, readonly fusedNorm = false) {}
+  constructor(readonly g: Graph, readonly cfg: ModelConfig, readonly weights: WeightSet, readonly dtype: ComputeDType, readonly fused = false) {}
 
   has(name: string): boolean {
     return this.weights.tensors.has(name);
@@ -253,7 +255,7 @@ function matMulNBits(ctx: DecoderContext, x: Value, name: string, q: QuantizedWe
 /** RMSNorm: x / sqrt(mean(x²) + eps) · w, computed in float32 at least (as transformers does). */
 function rmsNorm(ctx: DecoderContext, x: Value, weight: string): Value {
   const g = ctx.g;
-  if (ctx.fusedNorm) return g.op('SimplifiedLayerNormalization', [x, ctx.w(weight)], { axis: -1, epsilon: { float: ctx.cfg.rmsNormEps }, stash_type: 1 }, { out: [{ dtype: ctx.dtype, shape: x.shape }] })[0];
+  if (ctx.fused) return g.op('SimplifiedLayerNormalization', [x, ctx.w(weight)], { axis: -1, epsilon: { float: ctx.cfg.rmsNormEps }, stash_type: 1 }, { out: [{ dtype: ctx.dtype, shape: x.shape }] })[0];
   const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
   const xf = g.cast(x, wide);
   const meanSq = g.reduceMean(g.mul(xf, xf), [-1]); // [B, T, 1]
@@ -278,6 +280,34 @@ function rotaryTables(ctx: DecoderContext, positionIds: Value): { cos: Value; si
   const cos = g.cast(g.op('Cos', [emb])[0], ctx.dtype);
   const sin = g.cast(g.op('Sin', [emb])[0], ctx.dtype);
   return { cos, sin };
+}
+
+type Rope = { kind: 'tables'; cos: Value; sin: Value } | { kind: 'fused'; positionIds: Value; cosCache: Value; sinCache: Value };
+
+/** cos/sin of every position × inverse frequency, [maxPositions, D/2], for RotaryEmbedding. */
+function rotaryCaches(ctx: DecoderContext, positionIds: Value): Rope {
+  const D = ctx.cfg.headDim;
+  const P = ctx.cfg.maxPositions;
+  const cos = new Float32Array(P * (D / 2)), sin = new Float32Array(P * (D / 2));
+  for (let i = 0; i < D / 2; i++) {
+    const f = 1 / ctx.cfg.ropeTheta ** ((2 * i) / D);
+    for (let p = 0; p < P; p++) {
+      cos[p * (D / 2) + i] = Math.cos(p * f);
+      sin[p * (D / 2) + i] = Math.sin(p * f);
+    }
+  }
+  const bytes = (a: Float32Array) => new Uint8Array(a.buffer);
+  return { kind: 'fused', positionIds, cosCache: ctx.g.weight('rotary.cos_cache', 'float32', [P, D / 2], bytes(cos)), sinCache: ctx.g.weight('rotary.sin_cache', 'float32', [P, D / 2], bytes(sin)) };
+}
+
+/** Rotary position embedding of x [B, T, heads·D] (the projection's output), as [B, T, heads, D]. */
+function rotary(ctx: DecoderContext, x: Value, heads: number, rope: Rope): Value {
+  const g = ctx.g;
+  const D = ctx.cfg.headDim;
+  if (rope.kind === 'tables') return applyRotary(ctx, g.reshape(x, [0, 0, heads, D]), rope);
+  const shape = x.shape;
+  const y = g.op('RotaryEmbedding', [x, rope.positionIds, rope.cosCache, rope.sinCache], { num_heads: heads, interleaved: 0 }, { domain: 'com.microsoft', out: [{ dtype: ctx.dtype, shape }] })[0];
+  return g.reshape(y, [0, 0, heads, D]);
 }
 
 /** x·cos + rotate_half(x)·sin for x [B, T, heads, D]; rotate_half(x) = [-x2, x1]. */
@@ -306,18 +336,18 @@ function causalMaskBias(ctx: DecoderContext, inputIds: Value, positionIds: Value
 }
 
 function selfAttention(
-  ctx: DecoderContext, x: Value, layer: number, rope: { cos: Value; sin: Value }, maskBias: Value,
+  ctx: DecoderContext, x: Value, layer: number, rope: Rope, maskBias: Value,
   past: { key: Value; value: Value } | undefined, lora: (t: LoraTarget) => LoraPair | undefined,
 ): { out: Value; present?: { key: Value; value: Value } } {
   const g = ctx.g;
   const { numHeads: H, numKvHeads: KV, headDim: D } = ctx.cfg;
   const R = H / KV;
   const p = `model.layers.${layer}.self_attn`;
-  const q = g.reshape(linear(ctx, x, `${p}.q_proj`, lora('q_proj')), [0, 0, H, D]); // [B, T, H, D]
-  const k = g.reshape(linear(ctx, x, `${p}.k_proj`, lora('k_proj')), [0, 0, KV, D]); // [B, T, KV, D]
+  const q = rotary(ctx, linear(ctx, x, `${p}.q_proj`, lora('q_proj')), H, rope); // [B, T, H, D]
+  const k = rotary(ctx, linear(ctx, x, `${p}.k_proj`, lora('k_proj')), KV, rope); // [B, T, KV, D]
   const v = g.reshape(linear(ctx, x, `${p}.v_proj`, lora('v_proj')), [0, 0, KV, D]); // [B, T, KV, D]
-  const qh = g.transpose(applyRotary(ctx, q, rope), [0, 2, 1, 3]); // [B, H, T, D]
-  let kh = g.transpose(applyRotary(ctx, k, rope), [0, 2, 1, 3]); // [B, KV, T, D]
+  const qh = g.transpose(q, [0, 2, 1, 3]); // [B, H, T, D]
+  let kh = g.transpose(k, [0, 2, 1, 3]); // [B, KV, T, D]
   let vh = g.transpose(v, [0, 2, 1, 3]); // [B, KV, T, D]
   let present: { key: Value; value: Value } | undefined;
   if (past) {

@@ -32,6 +32,8 @@ export interface ForwardOptions {
   spin?: boolean;
   /** ORT profiling (see SessionOptions.profilePrefix). */
   profilePrefix?: string;
+  /** onnxruntime's fused kernels in the graph (default true; false: the elementary ops, for A/B benches). */
+  fusedKernels?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** What the load is doing, in plain words, with a 0..1 fraction where the step can tell. */
   progress?: (step: string, fraction?: number) => void;
@@ -47,7 +49,7 @@ function parameterCount(folder: ModelFolder): number {
 }
 
 /** Bump when the serving graph changes, so cached quantised .onnx files are rebuilt. */
-const GRAPH_VERSION = 4; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs; 4: fused RMSNorm
+const GRAPH_VERSION = 5; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs; 4: fused RMSNorm; 5: fused rotary
 
 function cacheKey(folder: ModelFolder, dtype: string, lora: LoraSpec): string {
   const files = weightFiles(folder.tensors).map((f) => {
@@ -74,9 +76,9 @@ export interface ForwardStats {
 }
 
 /** Build the cache-mode graph (logits of the last position only, as float32) for a folder. */
-export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec): Graph {
+export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec, fusedKernels = true): Graph {
   const g = new Graph(`${cfg.architecture}_serve`);
-  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', fusedNorm: true, cache: true, logits: 'last' });
+  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', fusedKernels, cache: true, logits: 'last' });
   g.output(g.cast(d.logits, 'float32'), 'logits');
   d.presents.forEach((p, l) => {
     g.output(p.key, presentName(l, 'key'));
@@ -108,21 +110,23 @@ export class ForwardSession {
     const dir = modelCacheDir(opts.cacheDir || defaultCacheRoot(), folder, opts.log);
     const weights: WeightSet = { tensors: folder.tensors, mode: 'external', modelFileDir: dir };
     let file: string;
+    const fused = opts.fusedKernels ?? true;
+    const plain = fused ? '' : '-plain';
     const q4 = opts.quantize === 'q4' || (opts.quantize === 'auto' && parameterCount(folder) >= AUTO_Q4_MIN_PARAMS);
     if (q4) {
       // Quantising reads every weight into JS (seconds at 0.5B): reuse the .onnx written for the same
       // weight files (path, size, mtime), options and graph version.
-      const stem = `serve-${dtype}-q4-r${lora.rank}-${cacheKey(folder, dtype, lora)}`;
+      const stem = `serve-${dtype}-q4${plain}-r${lora.rank}-${cacheKey(folder, dtype, lora)}`;
       const hit = fs.readdirSync(dir).find((f) => f.startsWith(`.hindsight-${stem}-`) && f.endsWith('.onnx'));
       if (hit) file = path.join(dir, hit);
       else {
         weights.quantized = quantizeWeights(folder.cfg, folder.tensors, (f) => progress('converting the weights to 4-bit', f));
         progress('writing the model graph');
-        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }), `serve-${dtype}-q4-r${lora.rank}`);
+        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora, fused).encode({ '': 21, 'com.microsoft': 1 }), `serve-${dtype}-q4${plain}-r${lora.rank}`);
       }
     } else {
       progress('writing the model graph');
-      file = writeModelFile(dir, `serve-${dtype}-none-r${lora.rank}`, buildServeGraph(folder.cfg, weights, dtype, lora).encode({ '': 21, 'com.microsoft': 1 }));
+      file = writeModelFile(dir, `serve-${dtype}-none${plain}-r${lora.rank}`, buildServeGraph(folder.cfg, weights, dtype, lora, fused).encode({ '': 21, 'com.microsoft': 1 }));
     }
     progress('starting ONNX Runtime');
     const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, ...(opts.profilePrefix ? { profilePrefix: opts.profilePrefix } : {}), log: opts.log });
