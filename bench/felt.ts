@@ -5,7 +5,7 @@
 // ready, then types lines at a steady pace and times the last keystroke → ghost text on screen,
 // both stamps taken in the page (a keydown listener and a MutationObserver). The first suggestion
 // after the load is "cold"; the rest "warm". Not a test: prints a table, then one JSON line.
-// Usage: npm run bench:felt [-- --preset tiny|qwen2.5-coder-0.5b | --model DIR] [--trials N] [--keyDelay MS]
+// Usage: npm run bench:felt [-- --preset tiny|qwen2.5-coder-0.5b | --model DIR] [--trials N] [--keyDelay MS] [--settle S]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,6 +19,8 @@ const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`
 const preset = arg('preset') ?? 'qwen2.5-coder-0.5b';
 const trials = Number(arg('trials') ?? 12);
 const keyDelay = Number(arg('keyDelay') ?? 60);
+/** Seconds to wait after the model is ready before the first trial (0: type at once, as a newcomer would). */
+const settle = Number(arg('settle') ?? 0);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** Line starts typed one after the other, each on a new line; the pause after the last key is measured. */
@@ -95,6 +97,7 @@ async function main() {
       await waitFor(async () => /Hindsight: ready · (?!loading|no model|model failed)/.test(await statusItem(page).innerText()), 600_000, 'the model loaded', 250);
       const loadMs = Date.now() - t0;
       log(`first load (enable → model ready): ${(loadMs / 1000).toFixed(1)} s`);
+      if (settle > 0) await page.waitForTimeout(settle * 1000);
 
       await runCommand(page, 'items.ts', '', 'Control+P');
       await page.locator('.monaco-editor .view-lines').first().click();
@@ -117,7 +120,7 @@ async function main() {
       const pct = (p: number) => (warm.length ? warm[Math.min(warm.length - 1, Math.floor(p * warm.length))] : NaN);
       const r = (x: number | null) => (x === null || Number.isNaN(x) ? null : Math.round(x));
       console.log(`model ${path.basename(model)}: first load ${(loadMs / 1000).toFixed(1)} s; cold ${times[0] === null ? '—' : `${r(times[0])} ms`}; warm p50 ${r(pct(0.5))} ms, p90 ${r(pct(0.9))} ms (${warm.length} of ${trials - 1} showed a suggestion)`);
-      console.log(JSON.stringify({ bench: 'felt', model: path.basename(model), cores: os.availableParallelism(), load_avg: Math.round(os.loadavg()[0] * 10) / 10, key_delay_ms: keyDelay, first_load_ms: loadMs, cold_ms: r(times[0]), warm_p50_ms: r(pct(0.5)), warm_p90_ms: r(pct(0.9)), warm_shown: warm.length, warm_trials: trials - 1 }));
+      console.log(JSON.stringify({ bench: 'felt', model: path.basename(model), cores: os.availableParallelism(), load_avg: Math.round(os.loadavg()[0] * 10) / 10, key_delay_ms: keyDelay, settle_s: settle, first_load_ms: loadMs, cold_ms: r(times[0]), warm_p50_ms: r(pct(0.5)), warm_p90_ms: r(pct(0.9)), warm_shown: warm.length, warm_trials: trials - 1 }));
     } finally {
       await browser.close().catch(() => undefined);
       await server.stop();
