@@ -136,7 +136,8 @@ interface Served {
   max_loop_stall_ms: number;
   prompt_tokens: number;
   suggestion_tokens: number;
-  /** The prompt ids of the cold and the warm request (llama.cpp runs the same ones). */
+  suggestion_warm_tokens: number;
+  /** The prompt ids of the cold and the warm request (llama.cpp runs the same ones, for as many tokens). */
   prompts: [number[], number[]];
 }
 
@@ -160,7 +161,7 @@ async function servedFigures(dir: string, opts: ForwardOptions): Promise<Served>
   h.disable();
   await server.dispose();
   log(`  served (worker, first load incl. any quantisation ${coldLoadMs.toFixed(0)} ms): ${cold.promptTokenIds.length}-token prompt, ${cold.tokenIds.length} tokens cold; warm reused ${warm.reusedTokens} tokens, ${warm.tokenIds.length} tokens`);
-  return { first_load_ms: coldLoadMs, suggestion_ms: coldMs, suggestion_warm_ms: warmMs, max_loop_stall_ms: h.max / 1e6, prompt_tokens: cold.promptTokenIds.length, suggestion_tokens: cold.tokenIds.length, prompts: [cold.promptTokenIds, warm.promptTokenIds] };
+  return { first_load_ms: coldLoadMs, suggestion_ms: coldMs, suggestion_warm_ms: warmMs, max_loop_stall_ms: h.max / 1e6, prompt_tokens: cold.promptTokenIds.length, suggestion_tokens: cold.tokenIds.length, suggestion_warm_tokens: warm.tokenIds.length, prompts: [cold.promptTokenIds, warm.promptTokenIds] };
 }
 
 const REPS = 3;
@@ -238,7 +239,7 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
   await llama.suggestion(served.prompts[0], served.suggestion_tokens || 16);
   const coldMs = performance.now() - t;
   t = performance.now();
-  const warm = await llama.suggestion(served.prompts[1], served.suggestion_tokens || 16);
+  const warm = await llama.suggestion(served.prompts[1], served.suggestion_warm_tokens || 16);
   const warmMs = performance.now() - t;
   await llama.dispose();
   log(`  llama.cpp ${gguf.toUpperCase()}: loaded in ${llamaLoadMs.toFixed(0)} ms; warm suggestion reused ${warm.reused} tokens`);
