@@ -33,6 +33,8 @@ export interface GenerateOptions<Cache> {
   heal?: boolean;
   /** 'prefix': prompt with the text before the cursor only, even when the tokenizer has FIM tokens. */
   prompt?: PromptLayout;
+  /** The model's context (config.json max_position_embeddings): generation ends when it is full. */
+  maxPositions?: number;
 }
 
 export const DEFAULTS = { maxTokens: 64, timeoutMs: 2000, mode: 'line' as const };
@@ -176,6 +178,8 @@ export async function generate<Cache extends { ids: number[] }>(
       if (now() > deadline) return success(trimPartialLine(text, mode), 'time budget');
     }
     if (i + 1 === limit) break;
+    // No position left for the token just sampled: the context is full (the serving graph's rotary tables end there).
+    if (opts.maxPositions !== undefined && cache.ids.length >= opts.maxPositions) return success(trimPartialLine(text, mode), 'context full');
     ({ logits, cache } = await model.step([id], cache));
     logitsAt++;
   }

@@ -71,7 +71,7 @@ async function handle(m: ToWorker): Promise<Loaded | Completed | void> {
       if (!fwd || !tok || !folder) return unavailable('model not loaded');
       try {
         const budget = promptBudget(folder.cfg.maxPositions, m.params.maxTokens ?? DEFAULTS.maxTokens);
-        const { result, cache, reusedTokens } = await generate(fwd, tok, m.params, { isCancelled: () => isCancelled(m.cancelId), reuse: lastCache, modelName: folder.name, budget, prompt: folder.prompt });
+        const { result, cache, reusedTokens } = await generate(fwd, tok, m.params, { isCancelled: () => isCancelled(m.cancelId), reuse: lastCache, modelName: folder.name, budget, prompt: folder.prompt, maxPositions: folder.cfg.maxPositions });
         lastCache = cache ?? lastCache;
         return { result, reusedTokens };
       } catch (e) {

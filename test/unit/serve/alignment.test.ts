@@ -53,6 +53,8 @@ interface Case {
   check?: (r: serve.CompleteResult) => void;
   /** Steps of the fake clock (ms per now() call) for the time budget. */
   clockStep?: number;
+  /** The model's context ends this many positions after the prompt. */
+  contextAfterPrompt?: number;
 }
 
 const cases: Case[] = [
@@ -62,6 +64,7 @@ const cases: Case[] = [
   { name: 'closing bracket', writes: 'g(1);\n    }\n', params: { mode: 'block', prefix: 'x = {\n    ', suffix: '' }, shown: 'g(1);', reason: 'closing-bracket' },
   { name: 'repeats the suffix', writes: 'total += 1;\n    return total;\n', params: { mode: 'block', suffix: '\n    return total;\n' }, shown: 'total += 1;', reason: 'repeats-suffix' },
   { name: 'time budget (block mode trims the partial line)', writes: 'a = g(x)\n    b = h(y, z, w)', params: { mode: 'block', timeoutMs: 85, maxTokens: 50 }, shown: 'a = g(x)', reason: 'time budget', clockStep: 10 },
+  { name: 'context full (block mode trims the partial line)', writes: 'a = g(x)\n    b = h(y, z, w)', params: { mode: 'block', maxTokens: 50 }, shown: 'a = g(x)', reason: 'context full', contextAfterPrompt: 9 },
   { name: 'max tokens (block mode trims the partial line)', writes: 'a = g(x)\n    b = h(y, z, w)', params: { mode: 'block', maxTokens: 9 }, shown: 'a = g(x)', reason: 'max tokens' },
   // "🦩" is two byte tokens: five tokens end inside the second one, which is held back.
   { name: 'max tokens inside a character (line mode)', writes: 'say("🦩🦩")', params: { mode: 'line', maxTokens: 5 }, shown: 'say("🦩', reason: 'max tokens' },
@@ -88,7 +91,9 @@ for (const heal of [false, true])
       const healed = heal ? healedText(params.prefix) : '';
       const script = tok.encode(healed + c.writes);
       let t = 0;
-      const { result } = await generate(positional(script), tok, params, { heal, ...(c.clockStep ? { now: () => (t += c.clockStep!) } : {}) });
+      // The prompt's length, for a context that ends a few positions after it.
+      const promptLen = c.contextAfterPrompt ? (await generate(positional(script), tok, { ...params, maxTokens: 0 }, { heal })).result.promptTokenIds.length : 0;
+      const { result } = await generate(positional(script), tok, params, { heal, ...(c.clockStep ? { now: () => (t += c.clockStep!) } : {}), ...(c.contextAfterPrompt ? { maxPositions: promptLen + c.contextAfterPrompt } : {}) });
       if (c.check) c.check(result);
       else {
         assert.equal(result.reason, c.reason);
