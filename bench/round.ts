@@ -1,0 +1,66 @@
+// bench:round — what one learning round costs at a real model's size: a model generated at
+// Qwen2.5-Coder-0.5B's geometry (random weights; --preset tiny for a quick run), the trainer
+// process driven as the editor drives it (bench/learn/trainer.ts), episodes recorded by
+// bench:learn's simulated developer (serve/complete, then corrections through episodes/*), then
+// "Train now" with the product's settings. Prints the round's wall time, its steps, the trainer's
+// own report and the machine's load; one JSON line. What the round learns is bench:learn's
+// question (random weights learn nothing useful); this is its price.
+// Usage: npm run bench:round [-- --preset tiny|qwen2.5-coder-0.5b] [--episodes N]
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { TrainerProcess } from './learn/trainer';
+import { interact } from './learn/developer';
+import { PREFERENCES } from './learn/preferences';
+
+const argv = process.argv.slice(2);
+const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
+const preset = arg('preset') ?? 'qwen2.5-coder-0.5b';
+const episodes = Number(arg('episodes') ?? 8);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const root = path.resolve(__dirname, '..');
+
+async function main() {
+  log(`bench:round on ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-round-'));
+  try {
+    const modelDir = path.join(tmp, preset);
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/make-model.ts'), '--preset', preset, '--out', modelDir, '--dtype', preset === 'tiny' ? 'F32' : 'BF16'], { stdio: 'ignore' });
+    const storageDir = path.join(tmp, 'storage');
+    fs.mkdirSync(storageDir);
+    const t0 = Date.now();
+    const t = await TrainerProcess.start({ root, modelPath: modelDir, storageDir, cacheDir: path.join(tmp, 'cache'), source: true });
+    try {
+      await t.ready(600_000);
+      const readyMs = Date.now() - t0;
+      log(`trainer ready (model served, learning loop up) in ${(readyMs / 1000).toFixed(1)} s`);
+      await t.configureLearn({ schedule: 'manual', minEpisodes: 1, batchSize: episodes });
+      // Corrections the developer makes: typed-instead and rewritten suggestions, as in bench:learn.
+      let recorded = 0;
+      for (let i = 0; recorded < episodes && i < episodes * 4; i++) {
+        const p = PREFERENCES[i % PREFERENCES.length];
+        const c = p.train[Math.floor(i / PREFERENCES.length) % p.train.length];
+        const r = await interact(t, p, c);
+        if (r.shown) recorded++;
+      }
+      const status = await t.settled(recorded, 60_000);
+      log(`${recorded} episodes recorded, ${status.pending} waiting for a round`);
+      const r0 = Date.now();
+      const tn = await t.trainNow();
+      const roundMs = Date.now() - r0;
+      const rep = tn.report;
+      console.log(`model ${preset}: round ${rep?.outcome ?? 'not started'}${rep?.reason ? ` (${rep.reason})` : ''} in ${(roundMs / 1000).toFixed(1)} s wall (${rep?.steps ?? 0} steps over ${rep?.episodes ?? 0} episodes; trainer's own figure ${((rep?.ms ?? 0) / 1000).toFixed(1)} s); trainer ready after ${(readyMs / 1000).toFixed(1)} s`);
+      console.log(JSON.stringify({ bench: 'round', model: preset, cores: os.availableParallelism(), load_avg: Math.round(os.loadavg()[0] * 10) / 10, ready_ms: readyMs, episodes: rep?.episodes ?? 0, steps: rep?.steps ?? 0, round_ms: roundMs, trainer_round_ms: rep?.ms ?? null, outcome: rep?.outcome ?? null }));
+    } finally {
+      await t.stop();
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
