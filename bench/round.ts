@@ -21,6 +21,16 @@ const episodes = Number(arg('episodes') ?? 8);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const root = path.resolve(__dirname, '..');
 
+/** Resident memory of a process and its threads (MB), from /proc (Linux). */
+function rssMb(pid: number | undefined): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
 async function main() {
   log(`bench:round on ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-round-'));
@@ -34,7 +44,8 @@ async function main() {
     try {
       await t.ready(600_000);
       const readyMs = Date.now() - t0;
-      log(`trainer ready (model served, learning loop up) in ${(readyMs / 1000).toFixed(1)} s`);
+      const readyRss = rssMb(t.child.pid);
+      log(`trainer ready (model served, learning loop up) in ${(readyMs / 1000).toFixed(1)} s, ${readyRss} MB resident`);
       await t.configureLearn({ schedule: 'manual', minEpisodes: 1, batchSize: episodes });
       // Corrections the developer makes: typed-instead and rewritten suggestions, as in bench:learn.
       let recorded = 0;
@@ -49,9 +60,10 @@ async function main() {
       const r0 = Date.now();
       const tn = await t.trainNow();
       const roundMs = Date.now() - r0;
+      const afterRss = rssMb(t.child.pid);
       const rep = tn.report;
-      console.log(`model ${preset}: round ${rep?.outcome ?? 'not started'}${rep?.reason ? ` (${rep.reason})` : ''} in ${(roundMs / 1000).toFixed(1)} s wall (${rep?.steps ?? 0} steps over ${rep?.episodes ?? 0} episodes; trainer's own figure ${((rep?.ms ?? 0) / 1000).toFixed(1)} s); trainer ready after ${(readyMs / 1000).toFixed(1)} s`);
-      console.log(JSON.stringify({ bench: 'round', model: preset, cores: os.availableParallelism(), load_avg: Math.round(os.loadavg()[0] * 10) / 10, ready_ms: readyMs, episodes: rep?.episodes ?? 0, steps: rep?.steps ?? 0, round_ms: roundMs, trainer_round_ms: rep?.ms ?? null, outcome: rep?.outcome ?? null }));
+      console.log(`model ${preset}: round ${rep?.outcome ?? 'not started'}${rep?.reason ? ` (${rep.reason})` : ''} in ${(roundMs / 1000).toFixed(1)} s wall (${rep?.steps ?? 0} steps over ${rep?.episodes ?? 0} episodes; trainer's own figure ${((rep?.ms ?? 0) / 1000).toFixed(1)} s); trainer ready after ${(readyMs / 1000).toFixed(1)} s (${readyRss} MB resident, ${afterRss} MB after the round)`);
+      console.log(JSON.stringify({ bench: 'round', model: preset, cores: os.availableParallelism(), load_avg: Math.round(os.loadavg()[0] * 10) / 10, ready_ms: readyMs, ready_rss_mb: readyRss, after_round_rss_mb: afterRss, episodes: rep?.episodes ?? 0, steps: rep?.steps ?? 0, round_ms: roundMs, trainer_round_ms: rep?.ms ?? null, outcome: rep?.outcome ?? null }));
     } finally {
       await t.stop();
     }

@@ -73,17 +73,43 @@ export type Progress = (p: { state: 'training' | 'evaluating'; step: number; ste
 export class LearnEngine {
   /** Version whose values are in the trainer's parameters. */
   private policy: number;
+  /**
+   * The training session, built for the first round or score, not at start: at the 0.5B geometry
+   * it holds the full-precision weights (gigabytes) and takes seconds of CPU while serving loads,
+   * and a workspace whose rounds never run (manual schedule, no corrections) never needs it.
+   */
+  private building: Promise<Trainer> | undefined;
+  private built: Trainer | undefined;
 
   private constructor(
     readonly folder: ModelFolder,
     readonly tok: ModelTokenizer,
     readonly store: AdapterStore,
-    readonly trainer: Trainer,
+    private readonly makeTrainer: (adapter: Adapter) => Promise<Trainer>,
+    readonly spec: LoraSpec,
     readonly resolved: Resolved,
     private readonly log: NonNullable<EngineOptions['log']>,
     readonly rule: LearnRule,
   ) {
     this.policy = resolved.version;
+  }
+
+  /** The training session (after the first round or score; see `building`). */
+  get trainer(): Trainer {
+    if (!this.built) throw new Error('the training session is built for the first round or score');
+    return this.built;
+  }
+
+  private ensureTrainer(): Promise<Trainer> {
+    this.building ??= (async () => {
+      const t0 = performance.now();
+      // The policy's values: a rollback before the first round already moved it.
+      const t = await this.makeTrainer(this.load(this.policy) ?? initAdapter(this.folder.cfg, this.spec, this.folder.name, 0));
+      this.log('info', `learn: training session built in ${Math.round(performance.now() - t0)} ms`);
+      this.built = t;
+      return t;
+    })();
+    return this.building;
   }
 
   static async create(modelDir: string, o: EngineOptions): Promise<LearnEngine> {
@@ -95,12 +121,11 @@ export class LearnEngine {
     for (const p of resolved.problems) log('warn', `adapter v${p.version} was not loaded: ${p.problem}`);
     const spec = resolved.adapter?.spec ?? o.spec ?? DEFAULT_SERVE_LORA;
     const weights = { tensors: folder.tensors, mode: 'external' as const, modelFileDir: modelCacheDir(o.cacheDir || defaultCacheRoot(), folder, log) };
-    const adapter = resolved.adapter ?? initAdapter(folder.cfg, spec, folder.name, 0);
     const rule = o.rule ?? ruleFromEnv();
     const objective = { ...DEFAULT_OBJECTIVE, kind: rule.objective };
-    const trainer = await Trainer.create(folder.cfg, weights, { spec, adapter, intraOpThreads: o.intraOpThreads ?? 1, objective, packTokens: PACK_TOKENS });
+    const makeTrainer = (adapter: Adapter) => Trainer.create(folder.cfg, weights, { spec, adapter, intraOpThreads: o.intraOpThreads ?? 1, objective, packTokens: PACK_TOKENS });
     if (rule.name !== 'hindsight') log('info', `learning rule: ${rule.name} (HINDSIGHT_LEARN_RULE)`);
-    return new LearnEngine(folder, tok, store, trainer, resolved, log, rule);
+    return new LearnEngine(folder, tok, store, makeTrainer, spec, resolved, log, rule);
   }
 
   get modelName(): string {
@@ -120,7 +145,7 @@ export class LearnEngine {
   /** Put `version`'s values into the trainer (fresh optimizer moments: they belonged to another policy). */
   private setPolicy(version: number): void {
     if (version === this.policy) return;
-    const a = this.load(version) ?? initAdapter(this.folder.cfg, this.trainer.opts.spec!, this.folder.name, 0);
+    const a = this.load(version) ?? initAdapter(this.folder.cfg, this.spec, this.folder.name, 0);
     for (const [name, p] of this.trainer.params) p.set(a.tensors.get(name)!);
     const zeros = () => new Map([...this.trainer.params].map(([k, p]) => [k, new Float32Array(p.length)]));
     this.trainer.optimizer.load({ step: 0, m: zeros(), v: zeros() });
@@ -128,8 +153,8 @@ export class LearnEngine {
   }
 
   /** log π of each response under `tensors` (undefined = the base model), parameters restored after. */
-  scoreUnder(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
-    return this.trainer.logprobsWith(tensors, pairs);
+  async scoreUnder(tensors: Map<string, Float32Array> | undefined, pairs: { context: number[]; response: number[] }[]): Promise<number[][]> {
+    return (await this.ensureTrainer()).logprobsWith(tensors, pairs);
   }
 
   readonly scorer: Scorer = { score: async (context, target, adapter) => (await this.scoreUnder(adapter, [{ context, response: target }]))[0] };
@@ -142,6 +167,7 @@ export class LearnEngine {
   async round(req: RoundRequest, progress: Progress = () => undefined, stop: () => boolean = () => false): Promise<RoundResult> {
     const t0 = Date.now();
     const s = req.settings;
+    await this.ensureTrainer();
     this.setPolicy(req.serving);
     const rule = this.rule;
     const inRound = new Set(req.items.map((i) => i.view.id));
@@ -337,8 +363,11 @@ export class LearnEngine {
     );
   }
 
-  release(): Promise<void> {
-    return this.trainer.release();
+  async release(): Promise<void> {
+    const t = await this.building?.catch(() => undefined);
+    this.building = undefined;
+    this.built = undefined;
+    await t?.release();
   }
 }
 

@@ -41,7 +41,7 @@ async function handle(m: ToLearnWorker): Promise<unknown> {
     }
     case 'load': {
       const a = engine.load(m.version);
-      return a ? payload(m.version, a) : { version: 0, tensors: {}, spec: engine.trainer.opts.spec };
+      return a ? payload(m.version, a) : { version: 0, tensors: {}, spec: engine.spec };
     }
     case 'versions':
       return engine.versions();

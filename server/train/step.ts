@@ -236,7 +236,10 @@ export class Trainer {
 
   private static sessionOptions(dtype: TrainDType, threads?: number): ort.InferenceSession.SessionOptions {
     // float64: ORT's extended fusions turn x·sigmoid(x) into a float-only kernel (see model/session.ts).
-    return { graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all', ...(threads ? { intraOpNumThreads: threads } : {}) };
+    // No memory arena: a train step's activations are freed after the run instead of kept by the
+    // process for good (bench:round, 0.5B geometry: 17.3 → 9.7 GB resident after a round, the round
+    // no slower).
+    return { graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all', enableCpuMemArena: false, ...(threads ? { intraOpNumThreads: threads } : {}) };
   }
 
   /** The score-only session (LoRA mode), or undefined in full-parameter mode (the train session scores). */

@@ -48,7 +48,11 @@ after(async () => {
 test('OpenClaw-RL rule: a round makes the rewarded continuation more likely and the penalised one less likely; the version is written', async () => {
   const adapters = path.join(tempDir('engine'), 'adapters');
   engine = await LearnEngine.create(m.dir, { adaptersDir: adapters, rule: RULES.combined }); // OpenClaw-RL's rule and drift gate
+  // The training session (the model's full-precision weights) is built for the first score or round, not at start.
+  assert.throws(() => engine.trainer, /built for the first round or score/);
+  assert.deepEqual(engine.versions(), [], 'listing versions needs no session');
   base = await engine.scoreUnder(undefined, pairs());
+  assert.ok(engine.trainer.params.size > 0);
   const items = episodesFor({}, '').map((view) => ({ view, judgement: judge(view), staleness: 0 }));
   const progress: string[] = [];
   const r = await engine.round({ items, heldOut: [], serving: 0, settings }, (p) => progress.push(`${p.state}:${p.step}`));

@@ -38,7 +38,7 @@ test('a promotion prunes beyond the newest keepVersions, keeping the serving ver
   const logs: string[] = [];
   engine = await LearnEngine.create(m.dir, { adaptersDir: adapters, rule: RULES.hindsight, log: (l, msg) => logs.push(`${l}: ${msg}`) });
   // Four stored versions; v1 is the engine's own fresh start (B = 0: the base model), as if rolled back to it.
-  const spec = engine.trainer.opts.spec!;
+  const spec = engine.spec;
   for (let i = 1; i <= 4; i++) engine.store.write(initAdapter(engine.folder.cfg, spec, engine.modelName, i === 1 ? 0 : i), engine.folder.cfg, { parent: String(i - 1) });
   const settings = mergeSettings(DEFAULT_SETTINGS, { schedule: 'manual', learningRate: 2e-3, stepsPerRound: 4, keepVersions: 2 });
   const r = await engine.round({ items: items([0, 1, 2].map(() => rejectedView(m.tok, BAD, GOOD))), heldOut: [], serving: 1, settings });
