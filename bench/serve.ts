@@ -190,10 +190,10 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
   const check = await LlamaCppRunner.load(f32File, threads);
   const theirs = await check.nextLogProbs(prompt, f.cfg.vocabSize);
   await check.dispose();
-  const ours = logSoftmax(fp32Logits);
-  let kl = 0;
-  for (let i = 0; i < ours.length; i++) if (ours[i] > -Infinity) kl += Math.exp(ours[i]) * (ours[i] - Math.max(theirs[i], -80));
-  const sameTop1 = argmax(Float32Array.from(ours)) === argmax(Float32Array.from(theirs));
+  // llama.cpp's log-probs are logits too (softmax leaves them as they are); a token it gave no mass is floored.
+  const theirLogits = Float32Array.from(theirs, (x) => Math.max(x, -80));
+  const kl = klDivergence(fp32Logits, theirLogits);
+  const sameTop1 = argmax(fp32Logits) === argmax(theirLogits);
   log(`  llama.cpp F32 vs ours fp32, next token after ${PROMPT_TOKENS}: KL ${kl.toExponential(2)}, same top-1: ${sameTop1}`);
 
   const gguf: GgufWeights = opts.quantize === 'q4' ? 'q4_0' : 'f32';
@@ -252,14 +252,6 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
   };
 }
 
-function logSoftmax(l: Float32Array): Float64Array {
-  let m = -Infinity;
-  for (const v of l) m = Math.max(m, v);
-  let z = 0;
-  for (const v of l) z += Math.exp(v - m);
-  const lz = m + Math.log(z);
-  return Float64Array.from(l, (v) => v - lz);
-}
 
 async function main() {
   log(`bench:serve on ${os.cpus()[0]?.model ?? 'cpu'}, ${threads} threads, load average ${os.loadavg()[0].toFixed(1)}`);

@@ -4,10 +4,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { episodes } from '../../../protocol';
 import { makeModel, PRESETS } from '../../../scripts/make-model';
 import { loadTokenizer, type ModelTokenizer } from '../../../server/model/tokenizer';
 import { buildFimPrompt } from '../../../server/serve/fim';
+import { createServerContext } from '../../../server/context';
+import { registerEpisodesHandlers } from '../../../server/episodes/handlers';
+import { registerLearnHandlers } from '../../../server/learn/handlers';
+import { registerServeHandlers } from '../../../server/serve/handlers';
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `hindsight-learn-${tag}-`));
@@ -53,4 +59,18 @@ export function rejectedView(tok: ModelTokenizer, text: string, instead: string,
     { type: 'rejected', at: 1, reason: 'timeout', visibleMs: 10_000 },
     { type: 'typedInstead', at: 2, text: instead },
   ]);
+}
+
+/** A trainer context with the serve, episodes and learn areas, and a JSON-RPC client talking to it in memory. */
+export function connectedTrainer() {
+  const a = new PassThrough(), b = new PassThrough();
+  const server = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
+  const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
+  const control = createServerContext(server);
+  const serving = registerServeHandlers(server, control.ctx, { intraOpThreads: 1 });
+  const episodes = registerEpisodesHandlers(server, control.ctx, serving.generations);
+  const area = registerLearnHandlers(server, control.ctx, { episodes, serving });
+  server.listen();
+  client.listen();
+  return { server, client, control, area };
 }

@@ -6,29 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { learn } from '../../../protocol';
-import { createServerContext } from '../../../server/context';
-import { registerEpisodesHandlers } from '../../../server/episodes/handlers';
-import { registerLearnHandlers } from '../../../server/learn/handlers';
-import { registerServeHandlers } from '../../../server/serve/handlers';
-import { tempDir, tinyModel } from './fixtures';
+import { connectedTrainer, tempDir, tinyModel } from './fixtures';
 
-/** A trainer context with the episodes and learn areas, and a JSON-RPC client talking to it in memory. */
-function connected() {
-  const a = new PassThrough(), b = new PassThrough();
-  const server = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
-  const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
-  const control = createServerContext(server);
-  const serving = registerServeHandlers(server, control.ctx, { intraOpThreads: 1 });
-  const episodes = registerEpisodesHandlers(server, control.ctx, serving.generations);
-  const area = registerLearnHandlers(server, control.ctx, { episodes, serving });
-  server.listen();
-  client.listen();
-  return { server, client, control, area };
-}
+const connected = connectedTrainer;
 
 test('learn/*: off until recording is enabled, then running with the configured settings, off again when recording stops', async () => {
   const m = tinyModel('handlers');
