@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { float32ToFloat16 } from '../graph/builder';
 import { halfToFloat } from '../model/safetensors';
+import { largestMagnitude } from '../model/quantize';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 export const GGUF_VERSION = 3;
@@ -66,7 +67,7 @@ export function tensorBytes(shape: number[], type: GgmlType): number {
 
 /** Encodes values as a ggml type (row-major; Q4_0 blocks run along the last dimension). */
 export function encodeTensor(values: Float32Array, type: GgmlType): Uint8Array {
-  if (type === GgmlType.F32) return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  if (type === GgmlType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   if (type === GgmlType.F16) {
     const out = new Uint16Array(values.length);
     for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16(values[i]);
@@ -83,16 +84,7 @@ export function quantizeQ4_0(x: Float32Array): Uint8Array {
   const dv = new DataView(out.buffer);
   for (let b = 0; b < blocks; b++) {
     const o = b * QK4_0;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK4_0; j++) {
-      const v = x[o + j];
-      if (Math.abs(v) > amax) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
-    const d = max / -8;
+    const d = largestMagnitude(x, o, QK4_0) / -8;
     const id = d ? 1 / d : 0;
     const at = b * Q4_0_BLOCK_BYTES;
     dv.setUint16(at, float32ToFloat16(d), true);
@@ -130,25 +122,23 @@ class Bytes {
     this.chunks.push(b);
     this.length += b.length;
   }
-  u32(v: number) {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, true);
+  /** `bytes` little-endian bytes written by `set` into a fresh DataView. */
+  private fixed(bytes: number, set: (dv: DataView) => void) {
+    const b = new Uint8Array(bytes);
+    set(new DataView(b.buffer));
     this.push(b);
+  }
+  u32(v: number) {
+    this.fixed(4, (dv) => dv.setUint32(0, v, true));
   }
   i32(v: number) {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setInt32(0, v, true);
-    this.push(b);
+    this.fixed(4, (dv) => dv.setInt32(0, v, true));
   }
   u64(v: number) {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
-    this.push(b);
+    this.fixed(8, (dv) => dv.setBigUint64(0, BigInt(v), true));
   }
   f32(v: number) {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.push(b);
+    this.fixed(4, (dv) => dv.setFloat32(0, v, true));
   }
   u8(v: number) {
     this.push(Uint8Array.of(v));

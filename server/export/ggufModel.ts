@@ -152,7 +152,7 @@ export function exportModelGguf(folder: ModelFolder, file: string, o: ModelExpor
       shape,
       type,
       values: () => {
-        const v = Float32Array.from(readTensorF32(info));
+        const v = readTensorF32(info); // a fresh array (read from the file), so merging may write into it
         merge.get(hf)?.(v);
         return v;
       },

@@ -11,6 +11,19 @@ import { checkpointTensors } from './folder';
 
 export const Q4_BLOCK = 32;
 
+/** The value of largest magnitude among w[start .. start + n) (signed; 0 for an all-zero block): symmetric 4-bit maps it to −8. */
+export function largestMagnitude(w: ArrayLike<number>, start: number, n: number): number {
+  let amax = 0, vmax = 0;
+  for (let i = 0; i < n; i++) {
+    const v = w[start + i];
+    if (Math.abs(v) > amax) {
+      amax = Math.abs(v);
+      vmax = v;
+    }
+  }
+  return vmax;
+}
+
 /** Quantise W [N, K] (row-major, nn.Linear layout) to MatMulNBits B [N, K/32, 16] + scales [N·K/32]. */
 export function quantizeQ4(w: ArrayLike<number>, n: number, k: number, blockSize = Q4_BLOCK): QuantizedWeight {
   if (k % blockSize) throw new Error(`quantizeQ4: K=${k} is not a multiple of the block size ${blockSize}`);
@@ -21,15 +34,7 @@ export function quantizeQ4(w: ArrayLike<number>, n: number, k: number, blockSize
     for (let b = 0; b < nb; b++) {
       const base = row * k + b * blockSize;
       // Symmetric: the value of largest magnitude maps to -8 (the full negative range), as ORT's quantiser does.
-      let amax = 0, vmax = 0;
-      for (let i = 0; i < blockSize; i++) {
-        const v = w[base + i];
-        if (Math.abs(v) > amax) {
-          amax = Math.abs(v);
-          vmax = v;
-        }
-      }
-      const scale = vmax / -8;
+      const scale = largestMagnitude(w, base, blockSize) / -8;
       scales[row * nb + b] = scale;
       const inv = scale ? 1 / scale : 0;
       for (let i = 0; i < blockSize; i += 2) {
