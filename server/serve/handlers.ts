@@ -1,7 +1,8 @@
 // serve/*: answers serve/complete from the serving worker, keeps each suggestion's generation
 // record (generation.ts) for the episode store, (re)loads the model when ctx.modelPath changes, and
-// gives the trainer `setAdapter(version, tensors)` to swap adapters in without a pause. Expected outcomes are values: no model, still loading, load failure → 'unavailable'. A
-// serving worker that stopped is replaced on the next request (its pending ones answer 'failed').
+// gives the trainer `setAdapter(version, tensors)` to swap adapters in without a pause. Expected
+// outcomes are values: no model, still loading, load failure → 'unavailable'. A serving worker
+// that stopped is replaced on the next request (its pending ones answer 'failed').
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { MessageConnection } from 'vscode-jsonrpc';

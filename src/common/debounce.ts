@@ -17,24 +17,12 @@ export interface DebounceOptions {
 export const DEFAULT_DEBOUNCE: DebounceOptions = { baseMs: 300, minMs: 100, maxMs: 1500, trainingFactor: 1.5 };
 
 export class AdaptiveDebounce {
-  private latencyEma: number | undefined;
   private training = false;
   constructor(private opts: DebounceOptions = DEFAULT_DEBOUNCE) {}
 
   /** Changes the base delay (the setting changed). */
   setBase(baseMs: number): void {
     this.opts = { ...this.opts, baseMs, minMs: Math.min(this.opts.minMs, baseMs) };
-  }
-
-  /** Records how long a completion request took (ms): the running mean the status view can show. */
-  observeLatency(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) return;
-    this.latencyEma = this.latencyEma === undefined ? ms : 0.8 * this.latencyEma + 0.2 * ms;
-  }
-
-  /** The running mean of request latencies (ms), undefined before the first. */
-  get meanLatencyMs(): number | undefined {
-    return this.latencyEma;
   }
 
   setTraining(training: boolean): void {

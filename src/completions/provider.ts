@@ -139,9 +139,7 @@ export class HindsightInlineProvider implements vscode.InlineCompletionItemProvi
         if (token.isCancellationRequested || gen !== this.generation) return this.skip('stale');
       }
       this.stats.requests++;
-      const started = Date.now();
       result = await this.client.sendRequest(serve.complete, { uri, languageId: doc.languageId, prefix, suffix, mode, maxTokens: s.maxTokens, ...(s.temperature > 0 ? { temperature: s.temperature } : {}) }, token);
-      this.debounce.observeLatency(Date.now() - started);
       if (token.isCancellationRequested || gen !== this.generation) return this.skip('stale');
       if (result.kind !== 'success' || result.text.length === 0) {
         const kind = result.kind === 'success' ? 'empty' : result.kind;

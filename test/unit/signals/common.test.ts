@@ -52,12 +52,7 @@ test('offset tracking: edits before, after, inside and around the range', () => 
 
 test('debounce: the base, whatever the latency (stale requests are cancelled, not waited out); longer while training; bounds', () => {
   const d = new AdaptiveDebounce();
-  assert.equal(d.delayMs(), 300);
-  d.observeLatency(400);
-  assert.equal(d.delayMs(), 300);
-  for (let i = 0; i < 30; i++) d.observeLatency(3000);
-  assert.equal(d.delayMs(), 300, 'slow suggestions do not add waiting');
-  assert.ok(d.meanLatencyMs! > 2900);
+  assert.equal(d.delayMs(), 300, 'the base, however slow suggestions are (it no longer observes them)');
   const slow = new AdaptiveDebounce({ ...DEFAULT_DEBOUNCE, baseMs: 5000 });
   assert.equal(slow.delayMs(), DEFAULT_DEBOUNCE.maxMs);
   const t = new AdaptiveDebounce();
