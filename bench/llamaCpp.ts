@@ -13,11 +13,12 @@ export class LlamaCppRunner {
     private readonly seq: LlamaContextSequence,
   ) {}
 
-  static async load(file: string, threads: number, contextSize = 1024): Promise<LlamaCppRunner> {
+  /** `lora`: a GGUF LoRA adapter file applied at scale 1. */
+  static async load(file: string, threads: number, contextSize = 1024, lora?: string): Promise<LlamaCppRunner> {
     const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
     const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: file });
-    const context = await model.createContext({ contextSize, batchSize: 512, threads });
+    const context = await model.createContext({ contextSize, batchSize: 512, threads, ...(lora ? { lora } : {}) });
     return new LlamaCppRunner(llama, model, context, context.getSequence());
   }
 

@@ -7,7 +7,8 @@
 // tiny model, Q4_0 against our 4-bit at the 0.5B geometry), same threads, same token ids, runs
 // interleaved: prefill, decode and a suggestion cold and warm, with the F32 conversion's
 // next-token agreement as the correctness check (`vs_llama_cpp`: our speed over llama.cpp's, > 1
-// is faster). Models are generated (random weights, real geometry). Prints a table, then one JSON
+// is faster); then prefill and decode again with the same rank-16 adapter on both sides, ours
+// swapped in and llama.cpp's the exported GGUF LoRA (`vs_llama_cpp_adapter`). Models are generated (random weights, real geometry). Prints a table, then one JSON
 // line. Usage: npm run bench:serve [-- --only tiny] [--threads N] [--no-llama]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,10 +18,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../server/graph/builder';
 import { openModelFolder, checkpointTensors, type ModelFolder } from '../server/model/folder';
-import { ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
+import { DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
 import { ModelServer } from '../server/serve/modelServer';
 import { sampleToken } from '../server/serve/sampling';
-import { exportModelGguf, type GgufWeights } from '../server/export/ggufModel';
+import { exportAdapterGguf, exportModelGguf, type GgufWeights } from '../server/export/ggufModel';
+import { initAdapter } from '../server/train/adapter';
+import { seededRandom } from '../server/train/random';
 import { LlamaCppRunner } from './llamaCpp';
 
 const argv = process.argv.slice(2);
@@ -167,13 +170,50 @@ async function servedFigures(dir: string, opts: ForwardOptions): Promise<Served>
 const REPS = 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+interface Speeds {
+  ours: { prefill_tok_s: number; decode_tok_s: number };
+  llama: { prefill_tok_s: number; decode_tok_s: number };
+}
+
 interface SideBySide {
   gguf: GgufWeights;
-  ours: { prefill_tok_s: number; decode_tok_s: number };
-  llama: { load_ms: number; prefill_tok_s: number; decode_tok_s: number; suggestion_ms: number; suggestion_warm_ms: number };
+  ours: Speeds['ours'];
+  llama: Speeds['llama'] & { load_ms: number; suggestion_ms: number; suggestion_warm_ms: number };
+  /** Both sides with the same rank-16 adapter on every projection. */
+  adapter: Speeds;
   /** F32 conversion: KL(ours ‖ llama.cpp) of the next-token distribution after the 512-token prompt, and whether the top token is the same. */
   f32_kl: number;
   f32_same_top1: boolean;
+}
+
+/** Prefill and decode, ours then llama.cpp's, REPS times (medians): the same token ids, greedy. */
+async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: number[]): Promise<Speeds> {
+  const times = { oursPrefill: [] as number[], llamaPrefill: [] as number[], oursDecode: [] as number[], llamaDecode: [] as number[] };
+  await fwd.step(prompt.slice(0, 16), fwd.emptyCache()); // warm-up
+  await llama.prefill(prompt.slice(0, 16));
+  for (let r = 0; r < REPS; r++) {
+    let t = performance.now();
+    const first = await fwd.step(prompt, fwd.emptyCache());
+    times.oursPrefill.push(performance.now() - t);
+    t = performance.now();
+    await llama.prefill(prompt);
+    times.llamaPrefill.push(performance.now() - t);
+    let cache = first.cache;
+    let id = 1;
+    t = performance.now();
+    for (let i = 0; i < DECODE_STEPS; i++) {
+      const s = await fwd.step([id], cache);
+      cache = s.cache;
+      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random).id;
+    }
+    times.oursDecode.push((performance.now() - t) / DECODE_STEPS);
+    id = 1;
+    t = performance.now();
+    for (let i = 0; i < DECODE_STEPS; i++) id = await llama.step(id);
+    times.llamaDecode.push((performance.now() - t) / DECODE_STEPS);
+  }
+  const speeds = (prefill: number[], decode: number[]) => ({ prefill_tok_s: PROMPT_TOKENS / (median(prefill) / 1000), decode_tok_s: 1000 / median(decode) });
+  return { ours: speeds(times.oursPrefill, times.oursDecode), llama: speeds(times.llamaPrefill, times.llamaDecode) };
 }
 
 /**
@@ -208,31 +248,7 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
   const llama = await LlamaCppRunner.load(file, threads);
   const llamaLoadMs = performance.now() - t0;
   const fwd = await ForwardSession.create(f, { ...opts, intraOpThreads: threads });
-  const times = { oursPrefill: [] as number[], llamaPrefill: [] as number[], oursDecode: [] as number[], llamaDecode: [] as number[] };
-  await fwd.step(prompt.slice(0, 16), fwd.emptyCache()); // warm-up
-  await llama.prefill(prompt.slice(0, 16));
-  for (let r = 0; r < REPS; r++) {
-    let t = performance.now();
-    const first = await fwd.step(prompt, fwd.emptyCache());
-    times.oursPrefill.push(performance.now() - t);
-    t = performance.now();
-    await llama.prefill(prompt);
-    times.llamaPrefill.push(performance.now() - t);
-    let cache = first.cache;
-    let id = 1;
-    t = performance.now();
-    for (let i = 0; i < DECODE_STEPS; i++) {
-      const s = await fwd.step([id], cache);
-      cache = s.cache;
-      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random).id;
-    }
-    times.oursDecode.push((performance.now() - t) / DECODE_STEPS);
-    id = 1;
-    t = performance.now();
-    for (let i = 0; i < DECODE_STEPS; i++) id = await llama.step(id);
-    times.llamaDecode.push((performance.now() - t) / DECODE_STEPS);
-  }
-  await fwd.release();
+  const base = await interleaved(fwd, llama, prompt);
   // The suggestion, as serving runs it: the served prompt's ids, then 16 sampled tokens; then one keystroke later.
   await llama.prefill([1]);
   let t = performance.now();
@@ -243,10 +259,22 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
   const warmMs = performance.now() - t;
   await llama.dispose();
   log(`  llama.cpp ${gguf.toUpperCase()}: loaded in ${llamaLoadMs.toFixed(0)} ms; warm suggestion reused ${warm.reused} tokens`);
+  // The same again with one rank-16 adapter on every projection on both sides (Hindsight serves
+  // its adapter once it has learned; llama.cpp runs the exported GGUF LoRA).
+  const adapter = initAdapter(f.cfg, fwd.lora, 'bench', 7);
+  const r = seededRandom(11);
+  for (const [name, v] of adapter.tensors) if (name.includes('lora_B')) for (let i = 0; i < v.length; i++) v[i] = (r() - 0.5) * 0.05;
+  const loraFile = path.join(dir, 'adapter.gguf');
+  exportAdapterGguf(adapter, f.cfg, loraFile);
+  fwd.setAdapter(1, adapter.tensors);
+  const adapted = await LlamaCppRunner.load(file, threads, 1024, loraFile);
+  const withAdapter = await interleaved(fwd, adapted, prompt);
+  await adapted.dispose();
+  await fwd.release();
   return {
-    gguf,
-    ours: { prefill_tok_s: PROMPT_TOKENS / (median(times.oursPrefill) / 1000), decode_tok_s: 1000 / median(times.oursDecode) },
-    llama: { load_ms: llamaLoadMs, prefill_tok_s: PROMPT_TOKENS / (median(times.llamaPrefill) / 1000), decode_tok_s: 1000 / median(times.llamaDecode), suggestion_ms: coldMs, suggestion_warm_ms: warmMs },
+    gguf, ...base,
+    llama: { ...base.llama, load_ms: llamaLoadMs, suggestion_ms: coldMs, suggestion_warm_ms: warmMs },
+    adapter: withAdapter,
     f32_kl: kl,
     f32_same_top1: sameTop1,
   };
@@ -299,14 +327,17 @@ async function main() {
             prefill: r3(sbs.ours.prefill_tok_s / sbs.llama.prefill_tok_s), decode: r3(sbs.ours.decode_tok_s / sbs.llama.decode_tok_s),
             suggestion_cold: r3(sbs.llama.suggestion_ms / served.suggestion_ms), suggestion_warm: r3(sbs.llama.suggestion_warm_ms / served.suggestion_warm_ms),
           },
+          vs_llama_cpp_adapter: { prefill: r3(sbs.adapter.ours.prefill_tok_s / sbs.adapter.llama.prefill_tok_s), decode: r3(sbs.adapter.ours.decode_tok_s / sbs.adapter.llama.decode_tok_s) },
           llama_cpp: {
             gguf: sbs.gguf, load_ms: round(sbs.llama.load_ms), prefill_tok_s: round(sbs.llama.prefill_tok_s), decode_tok_s: round(sbs.llama.decode_tok_s),
             suggestion_ms: round(sbs.llama.suggestion_ms), suggestion_warm_ms: round(sbs.llama.suggestion_warm_ms),
             ours_interleaved_prefill_tok_s: round(sbs.ours.prefill_tok_s), ours_interleaved_decode_tok_s: round(sbs.ours.decode_tok_s),
             f32_kl: Number(sbs.f32_kl.toExponential(3)), f32_same_top1: sbs.f32_same_top1 ? 1 : 0,
+            adapter: { prefill_tok_s: round(sbs.adapter.llama.prefill_tok_s), decode_tok_s: round(sbs.adapter.llama.decode_tok_s), ours_prefill_tok_s: round(sbs.adapter.ours.prefill_tok_s), ours_decode_tok_s: round(sbs.adapter.ours.decode_tok_s) },
           },
         };
         log(`  side by side (${sbs.gguf}, ${threads} threads): prefill ${sbs.ours.prefill_tok_s.toFixed(1)} vs ${sbs.llama.prefill_tok_s.toFixed(1)} tok/s, decode ${sbs.ours.decode_tok_s.toFixed(1)} vs ${sbs.llama.decode_tok_s.toFixed(1)} tok/s, suggestion ${served.suggestion_ms.toFixed(0)} vs ${sbs.llama.suggestion_ms.toFixed(0)} ms cold, ${served.suggestion_warm_ms.toFixed(0)} vs ${sbs.llama.suggestion_warm_ms.toFixed(0)} ms warm (ours vs llama.cpp)`);
+        log(`  with the same rank-${DEFAULT_SERVE_LORA.rank} adapter on both: prefill ${sbs.adapter.ours.prefill_tok_s.toFixed(1)} vs ${sbs.adapter.llama.prefill_tok_s.toFixed(1)} tok/s, decode ${sbs.adapter.ours.decode_tok_s.toFixed(1)} vs ${sbs.adapter.llama.decode_tok_s.toFixed(1)} tok/s`);
       }
       models[preset] = {
         prefill_tok_s: round(main.prefill_tok_s), decode_tok_s: round(main.decode_tok_s), ttft_ms: round(main.ttft_ms),

@@ -11,7 +11,7 @@ import type { ExternalData } from '../graph/onnx';
 import type { ModelConfig } from './config';
 import type { TensorInfo, SafeDType } from './safetensors';
 import { readTensorBytes } from './safetensors';
-import { loraInputName, LORA_TARGETS, packedGroups, packedLoraName, packedLoraTensors, projectionDims as projectionDimsOf, type LoraSpec, type LoraTarget } from './lora';
+import { loraInputName, LORA_GROUPS, LORA_TARGETS, moduleName, packedLoraName, packedLoraTensors, projectionDims as projectionDimsOf, type LoraSpec, type LoraTarget } from './lora';
 import * as path from 'node:path';
 
 export type ComputeDType = 'float32' | 'float64' | 'float16';
@@ -57,6 +57,11 @@ export interface DecoderOptions {
   fusedKernels?: boolean;
   /** KV cache mode: past_key_values.* inputs and present.* outputs (default true). */
   cache?: boolean;
+  /**
+   * The cache's dtype when GroupQueryAttention runs it (fused serving): 'float16' halves the bytes
+   * each step reads and copies (llama.cpp's default cache type too); otherwise the compute dtype.
+   */
+  kvDtype?: 'float16';
   /** 'all' positions (score, training) or only the 'last' one (serving; saves the T×V head). */
   logits?: 'all' | 'last';
 }
@@ -89,34 +94,54 @@ export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opt
 
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
   const positionIds = g.input('position_ids', 'int64', ['B', 'T']);
+  // onnxruntime's GroupQueryAttention (rotary, cache append, causal attention in one kernel) wants head dims of 16·k.
+  const useGqa = ctx.fused && cache && D % 16 === 0 && opts.loraLayout === 'packed';
+  if (opts.kvDtype && !useGqa) throw new Error('kvDtype needs the fused serving graph (GroupQueryAttention)');
+  const kvDtype = opts.kvDtype ?? dtype;
   const pasts = cache
     ? Array.from({ length: L }, (_, l) => ({
-        key: g.input(pastName(l, 'key'), dtype, ['B', KV, 'P', D]),
-        value: g.input(pastName(l, 'value'), dtype, ['B', KV, 'P', D]),
+        key: g.input(pastName(l, 'key'), kvDtype, ['B', KV, 'P', D]),
+        value: g.input(pastName(l, 'value'), kvDtype, ['B', KV, 'P', D]),
       }))
     : [];
   const packed = opts.loraLayout === 'packed';
   const loraInputs = (packed ? declarePackedLoraInputs : declareLoraInputs)(g, cfg, opts.lora, dtype === 'float64' ? 'float64' : 'float32');
 
   const rope: Rope = ctx.fused ? rotaryCaches(ctx, positionIds) : { kind: 'tables', ...g.scope('rotary_emb', () => rotaryTables(ctx, positionIds)) }; // cos, sin [B, T, 1, D]
-  const maskBias = g.scope('causal_mask', () => causalMaskBias(ctx, inputIds, positionIds, pasts[0]?.key)); // [B, 1, T, S]
+  const gqa = useGqa ? g.scope('gqa_lengths', () => gqaLengths(ctx, inputIds, pasts[0].key)) : undefined;
+  const maskBias = gqa ? undefined : g.scope('causal_mask', () => causalMaskBias(ctx, inputIds, positionIds, pasts[0]?.key)); // [B, 1, T, S]
+  const attend: Attend = { rope, maskBias, gqa };
 
   let x = g.scope('model.embed_tokens', () => embed(ctx, inputIds)); // [B, T, C]
   const presents: { key: Value; value: Value }[] = [];
+  // With fused kernels each residual add rides on the norm after it (SkipSimplifiedLayerNormalization
+  // returns norm(x + delta) and x + delta): `pending` is the delta not yet added to x.
+  let pending: Value | undefined;
+  const norm = (weight: string): Value => {
+    if (!pending) return rmsNorm(ctx, x, weight);
+    if (ctx.fused) {
+      const [y, sum] = skipRmsNorm(ctx, pending, x, weight);
+      x = sum;
+      pending = undefined;
+      return y;
+    }
+    x = g.add(x, pending);
+    pending = undefined;
+    return rmsNorm(ctx, x, weight);
+  };
   for (let l = 0; l < L; l++) {
-    x = g.scope(`model.layers.${l}`, () => {
-      const lora = packed ? packedLoraPairs(ctx, loraInputs, opts.lora, l) : (t: LoraTarget) => loraPair(loraInputs, opts.lora, l, t);
+    g.scope(`model.layers.${l}`, () => {
       const p = `model.layers.${l}`;
       // h = x + attn(norm(x)); out = h + mlp(norm(h))
-      const a = g.scope('input_layernorm', () => rmsNorm(ctx, x, `${p}.input_layernorm.weight`));
-      const attn = g.scope('self_attn', () => selfAttention(ctx, a, l, rope, maskBias, pasts[l], lora));
+      const a = g.scope('input_layernorm', () => norm(`${p}.input_layernorm.weight`));
+      const attn = g.scope('self_attn', () => (packed ? groupedSelfAttention(ctx, a, l, attend, pasts[l], loraInputs) : selfAttention(ctx, a, l, attend, pasts[l], (t) => loraPair(loraInputs, opts.lora, l, t))));
       if (attn.present) presents.push(attn.present);
-      const h = g.add(x, attn.out);
-      const m = g.scope('post_attention_layernorm', () => rmsNorm(ctx, h, `${p}.post_attention_layernorm.weight`));
-      return g.add(h, g.scope('mlp', () => mlp(ctx, m, l, lora)));
+      pending = attn.out;
+      const m = g.scope('post_attention_layernorm', () => norm(`${p}.post_attention_layernorm.weight`));
+      pending = g.scope('mlp', () => (packed ? groupedMlp(ctx, m, l, loraInputs) : mlp(ctx, m, l, (t) => loraPair(loraInputs, opts.lora, l, t))));
     });
   }
-  const hidden = g.scope('model.norm', () => rmsNorm(ctx, x, 'model.norm.weight'));
+  const hidden = g.scope('model.norm', () => norm('model.norm.weight'));
   const logits = g.scope('lm_head', () => lmHead(ctx, hidden, opts.logits ?? 'all'));
   return { inputIds, positionIds, logits, hidden, pasts, presents, loraInputs };
 }
@@ -147,34 +172,10 @@ function declarePackedLoraInputs(g: Graph, cfg: ModelConfig, spec: LoraSpec | un
   return m;
 }
 
-type LoraPair =
-  | { kind: 'peft'; A: Value; B: Value; scaling: number }
-  /** `down(x)`: this target's slice of the group's x·[A…]; `Bt`: Bᵀ·(alpha/r). */
-  | { kind: 'packed'; down: (x: Value) => Value; Bt: Value };
+type LoraPair = { A: Value; B: Value; scaling: number };
 function loraPair(inputs: Map<string, Value>, spec: LoraSpec | undefined, layer: number, t: LoraTarget): LoraPair | undefined {
   if (!spec || !spec.targets.includes(t)) return undefined;
-  return { kind: 'peft', A: inputs.get(loraInputName(layer, t, 'A'))!, B: inputs.get(loraInputName(layer, t, 'B'))!, scaling: spec.alpha / spec.rank };
-}
-
-/** One layer's packed pairs: a group's down projection is computed once (its members read the same x) and split. */
-function packedLoraPairs(ctx: DecoderContext, inputs: Map<string, Value>, spec: LoraSpec | undefined, layer: number): (t: LoraTarget) => LoraPair | undefined {
-  const g = ctx.g;
-  const groups = spec ? packedGroups(spec) : [];
-  const downs = new Map<string, Value[]>();
-  return (t) => {
-    const group = groups.find((gr) => gr.members.includes(t));
-    if (!spec || !group) return undefined;
-    const down = (x: Value) => {
-      let parts = downs.get(group.name);
-      if (!parts) {
-        const y = g.matmul(x, g.cast(inputs.get(packedLoraName(layer, group.name, 'A'))!, ctx.dtype)); // [.., n·r]
-        parts = group.members.length > 1 ? g.split(y, group.members.map(() => spec.rank), -1) : [y];
-        downs.set(group.name, parts);
-      }
-      return parts[group.members.indexOf(t)];
-    };
-    return { kind: 'packed', down, Bt: inputs.get(packedLoraName(layer, t, 'B'))! };
-  };
+  return { A: inputs.get(loraInputName(layer, t, 'A'))!, B: inputs.get(loraInputName(layer, t, 'B'))!, scaling: spec.alpha / spec.rank };
 }
 
 // ---- layers -------------------------------------------------------------------------------
@@ -230,8 +231,7 @@ function linear(ctx: DecoderContext, x: Value, name: string, lora?: LoraPair): V
     y = g.matmul(x, g.transpose(ctx.w(`${name}.weight`), [1, 0]));
   }
   if (ctx.has(`${name}.bias`)) y = g.add(y, ctx.w(`${name}.bias`));
-  if (lora?.kind === 'packed') y = g.add(y, g.matmul(lora.down(x), g.cast(lora.Bt, ctx.dtype)));
-  else if (lora) {
+  if (lora) {
     const A = g.cast(lora.A, ctx.dtype), B = g.cast(lora.B, ctx.dtype);
     const down = g.matmul(x, g.transpose(A, [1, 0])); // [.., r]
     const up = g.matmul(down, g.transpose(B, [1, 0])); // [.., out]
@@ -261,6 +261,14 @@ function rmsNorm(ctx: DecoderContext, x: Value, weight: string): Value {
   const meanSq = g.reduceMean(g.mul(xf, xf), [-1]); // [B, T, 1]
   const inv = g.reciprocal(g.sqrt(g.add(meanSq, ctx.scalar(ctx.cfg.rmsNormEps, wide))));
   return g.mul(g.cast(g.mul(xf, inv), ctx.dtype), ctx.w(weight));
+}
+
+/** norm(x + delta) and x + delta in one com.microsoft SkipSimplifiedLayerNormalization (fused serving). */
+function skipRmsNorm(ctx: DecoderContext, delta: Value, x: Value, weight: string): [Value, Value] {
+  const o = { dtype: ctx.dtype, shape: x.shape };
+  const stat = { dtype: 'float32' as DType, shape: x.shape ? [...x.shape.slice(0, -1), 1] : undefined };
+  const [y, , , sum] = ctx.g.op('SkipSimplifiedLayerNormalization', [delta, x, ctx.w(weight)], { epsilon: { float: ctx.cfg.rmsNormEps } }, { domain: 'com.microsoft', outputs: 4, out: [o, stat, stat, o] });
+  return [y, sum];
 }
 
 function embed(ctx: DecoderContext, inputIds: Value): Value {
@@ -335,35 +343,94 @@ function causalMaskBias(ctx: DecoderContext, inputIds: Value, positionIds: Value
   return g.where(allowed, g.scalar(0, wide), g.scalar(-1e9, wide));
 }
 
+interface Attend {
+  rope: Rope;
+  /** Additive causal mask [B, 1, T, S] (the elementary attention). */
+  maskBias?: Value;
+  /** GroupQueryAttention's length inputs (fused serving with a cache). */
+  gqa?: { seqlensK: Value; total: Value };
+}
+
+/** GroupQueryAttention's lengths: seqlens_k = S - 1 per row [B] and S, as int32 (S = P + T; no padding in serving). */
+function gqaLengths(ctx: DecoderContext, inputIds: Value, past0: Value): { seqlensK: Value; total: Value } {
+  const g = ctx.g;
+  const S = g.add(g.gather(g.shapeOf(inputIds), g.constant(1), 0), g.gather(g.shapeOf(past0), g.constant(2), 0)); // int64 scalar
+  const batch = g.gather(g.shapeOf(inputIds), g.constant([0]), 0); // [1]
+  const seqlensK = g.expand(g.reshape(g.cast(g.sub(S, g.constant(1)), 'int32'), [1]), batch);
+  return { seqlensK, total: g.cast(S, 'int32') };
+}
+
 function selfAttention(
-  ctx: DecoderContext, x: Value, layer: number, rope: Rope, maskBias: Value,
+  ctx: DecoderContext, x: Value, layer: number, attend: Attend,
   past: { key: Value; value: Value } | undefined, lora: (t: LoraTarget) => LoraPair | undefined,
+): { out: Value; present?: { key: Value; value: Value } } {
+  const p = `model.layers.${layer}.self_attn`;
+  const q = linear(ctx, x, `${p}.q_proj`, lora('q_proj')); // [B, T, H·D]
+  const k = linear(ctx, x, `${p}.k_proj`, lora('k_proj')); // [B, T, KV·D]
+  const v = linear(ctx, x, `${p}.v_proj`, lora('v_proj'));
+  const { out, present } = attention(ctx, layer, q, k, v, attend, past);
+  return { out: linear(ctx, out, `${p}.o_proj`, lora('o_proj')), present };
+}
+
+/** Serving's attention block: one q/k/v projection, GroupQueryAttention where it applies, one o projection. */
+function groupedSelfAttention(
+  ctx: DecoderContext, x: Value, layer: number, attend: Attend,
+  past: { key: Value; value: Value } | undefined, lora: Map<string, Value>,
+): { out: Value; present?: { key: Value; value: Value } } {
+  const g = ctx.g;
+  const { numHeads: H, numKvHeads: KV, headDim: D } = ctx.cfg;
+  const qkv = groupLinear(ctx, x, layer, 'qkv', lora); // [B, T, (H + 2·KV)·D]
+  let out: Value;
+  let present: { key: Value; value: Value } | undefined;
+  if (attend.gqa && past && attend.rope.kind === 'fused') {
+    // Rotary, the cache append and causal attention in one kernel, reading the packed q/k/v (in the cache's dtype).
+    const kv = past.key.dtype;
+    const names = [g.fresh('gqa'), presentName(layer, 'key'), presentName(layer, 'value')];
+    const shape = qkv.shape ? [...qkv.shape.slice(0, -1), H * D] : undefined;
+    const kvShape = past.key.shape ? [past.key.shape[0], KV, 'S', D] : undefined;
+    const inputs = [g.cast(qkv, kv), undefined, undefined, past.key, past.value, attend.gqa.seqlensK, attend.gqa.total, g.cast(attend.rope.cosCache, kv), g.cast(attend.rope.sinCache, kv)];
+    const [o, key, value] = g.op('GroupQueryAttention', inputs, { num_heads: H, kv_num_heads: KV, do_rotary: 1, rotary_interleaved: 0 }, {
+      domain: 'com.microsoft', names,
+      out: [{ dtype: kv, shape }, { dtype: kv, shape: kvShape }, { dtype: kv, shape: kvShape }],
+    });
+    out = g.cast(o, ctx.dtype);
+    present = { key, value };
+  } else {
+    const [q, k, v] = g.split(qkv, [H * D, KV * D, KV * D], -1);
+    ({ out, present } = attention(ctx, layer, q, k, v, attend, past));
+  }
+  return { out: groupLinear(ctx, out, layer, 'o', lora), present };
+}
+
+/** Rotary, the cache append and attention of projected q [B, T, H·D], k and v [B, T, KV·D]; returns [B, T, H·D]. */
+function attention(
+  ctx: DecoderContext, layer: number, qp: Value, kp: Value, vp: Value, attend: Attend, past: { key: Value; value: Value } | undefined,
 ): { out: Value; present?: { key: Value; value: Value } } {
   const g = ctx.g;
   const { numHeads: H, numKvHeads: KV, headDim: D } = ctx.cfg;
   const R = H / KV;
-  const p = `model.layers.${layer}.self_attn`;
-  const q = rotary(ctx, linear(ctx, x, `${p}.q_proj`, lora('q_proj')), H, rope); // [B, T, H, D]
-  const k = rotary(ctx, linear(ctx, x, `${p}.k_proj`, lora('k_proj')), KV, rope); // [B, T, KV, D]
-  const v = g.reshape(linear(ctx, x, `${p}.v_proj`, lora('v_proj')), [0, 0, KV, D]); // [B, T, KV, D]
+  const maskBias = attend.maskBias!;
+  const q = rotary(ctx, qp, H, attend.rope); // [B, T, H, D]
+  const k = rotary(ctx, kp, KV, attend.rope); // [B, T, KV, D]
+  const v = g.reshape(vp, [0, 0, KV, D]); // [B, T, KV, D]
   const qh = g.transpose(q, [0, 2, 1, 3]); // [B, H, T, D]
   let kh = g.transpose(k, [0, 2, 1, 3]); // [B, KV, T, D]
   let vh = g.transpose(v, [0, 2, 1, 3]); // [B, KV, T, D]
   let present: { key: Value; value: Value } | undefined;
   if (past) {
-    kh = g.concat([past.key, kh], 2); // [B, KV, S, D]
-    vh = g.concat([past.value, vh], 2); // [B, KV, S, D]
+    // Named as the graph's outputs, so marking them as outputs adds no Identity copy.
+    kh = g.op('Concat', [past.key, kh], { axis: 2 }, { names: [presentName(layer, 'key')] })[0]; // [B, KV, S, D]
+    vh = g.op('Concat', [past.value, vh], { axis: 2 }, { names: [presentName(layer, 'value')] })[0]; // [B, KV, S, D]
     present = { key: kh, value: vh };
   }
   const wide = ctx.dtype === 'float16' ? 'float32' : ctx.dtype;
-  if (past && R > 1) return { out: linear(ctx, groupedAttention(ctx, qh, kh, vh, maskBias, R), `${p}.o_proj`, lora('o_proj')), present };
+  if (past && R > 1) return { out: groupedAttention(ctx, qh, kh, vh, maskBias, R), present };
   // repeat_kv: each key/value head serves R query heads (head h uses kv head h / R).
   const kr = repeatKv(ctx, kh, R); // [B, H, S, D]
   const vr = repeatKv(ctx, vh, R); // [B, H, S, D]
   const scores = g.mul(g.matmul(qh, g.transpose(kr, [0, 1, 3, 2])), ctx.scalar(1 / Math.sqrt(D))); // [B, H, T, S]
   const probs = g.cast(g.softmax(g.add(g.cast(scores, wide), maskBias), -1), ctx.dtype); // [B, H, T, S]
-  const attn = g.reshape(g.transpose(g.matmul(probs, vr), [0, 2, 1, 3]), [0, 0, H * D]); // [B, T, H·D]
-  return { out: linear(ctx, attn, `${p}.o_proj`, lora('o_proj')), present };
+  return { out: g.reshape(g.transpose(g.matmul(probs, vr), [0, 2, 1, 3]), [0, 0, H * D]), present }; // [B, T, H·D]
 }
 
 /**
@@ -399,6 +466,70 @@ function mlp(ctx: DecoderContext, x: Value, layer: number, lora: (t: LoraTarget)
   const gate = linear(ctx, x, `${p}.gate_proj`, lora('gate_proj')); // [B, T, I]
   const up = linear(ctx, x, `${p}.up_proj`, lora('up_proj')); // [B, T, I]
   return linear(ctx, g.mul(g.mul(gate, g.sigmoid(gate)), up), `${p}.down_proj`, lora('down_proj')); // [B, T, C]
+}
+
+/** Serving's MLP: gate and up as one projection, then down. */
+function groupedMlp(ctx: DecoderContext, x: Value, layer: number, lora: Map<string, Value>): Value {
+  const g = ctx.g;
+  const I = ctx.cfg.intermediateSize;
+  let [gate, up] = g.split(groupLinear(ctx, x, layer, 'gate_up', lora), [I, I], -1); // [B, T, I] each
+  // gate/up keep one B each (lora.ts): their down projections are one MatMul, split.
+  const A = lora.get(packedLoraName(layer, 'gate_up', 'A'));
+  if (A) {
+    const targets = (['gate_proj', 'up_proj'] as const).filter((t) => lora.has(packedLoraName(layer, t, 'B')));
+    const rank = lora.get(packedLoraName(layer, targets[0], 'B'))!.shape![0] as number;
+    const downs = g.split(g.matmul(x, g.cast(A, ctx.dtype)), targets.map(() => rank), -1);
+    const update = (t: string, i: number) => g.matmul(downs[i], g.cast(lora.get(packedLoraName(layer, t, 'B'))!, ctx.dtype));
+    targets.forEach((t, i) => {
+      if (t === 'gate_proj') gate = g.add(gate, update(t, i));
+      else up = g.add(up, update(t, i));
+    });
+  }
+  return groupLinear(ctx, g.mul(g.mul(gate, g.sigmoid(gate)), up), layer, 'down', lora); // [B, T, C]
+}
+
+/**
+ * A projection group of serving (lora.ts LORA_GROUPS): the members' weights stacked as one
+ * (4-bit: one MatMulNBits; otherwise one MatMul on the concatenated transposes, which onnxruntime
+ * folds at load), their biases likewise, plus the group's packed LoRA update x·A·B when its B is
+ * stacked (gate/up add theirs after the split: groupedMlp).
+ */
+function groupLinear(ctx: DecoderContext, x: Value, layer: number, group: string, lora: Map<string, Value>): Value {
+  const g = ctx.g;
+  const { members, stackedB } = LORA_GROUPS.find((gr) => gr.name === group)!;
+  const names = members.map((t) => moduleName(layer, t));
+  const quantized = names.map((n) => ctx.weights.quantized?.get(`${n}.weight`));
+  let y: Value;
+  if (quantized.every((q) => q)) y = matMulNBits(ctx, x, `model.layers.${layer}.${group}.weight`, stackRows(quantized as QuantizedWeight[]));
+  else {
+    const w = names.map((n) => g.transpose(ctx.w(`${n}.weight`), [1, 0])); // [in, out] each
+    y = g.matmul(x, w.length > 1 ? g.concat(w, 1) : w[0]);
+  }
+  if (names.some((n) => ctx.has(`${n}.bias`))) {
+    const b = members.map((t, i) => (ctx.has(`${names[i]}.bias`) ? ctx.w(`${names[i]}.bias`) : g.constant(new Array(projectionDimsOf(ctx.cfg, t).out).fill(0), ctx.dtype)));
+    y = g.add(y, b.length > 1 ? g.concat(b, 0) : b[0]);
+  }
+  const A = lora.get(packedLoraName(layer, group, 'A'));
+  if (A && stackedB) y = g.add(y, g.matmul(g.matmul(x, g.cast(A, ctx.dtype)), g.cast(lora.get(packedLoraName(layer, group, 'B'))!, ctx.dtype)));
+  return y;
+}
+
+/** 4-bit weights of projections that read the same input, as one weight with their rows stacked. */
+function stackRows(qs: QuantizedWeight[]): QuantizedWeight {
+  if (qs.length === 1) return qs[0];
+  const { k, blockSize } = qs[0];
+  const n = qs.reduce((a, q) => a + q.n, 0);
+  const packed = new Uint8Array(qs.reduce((a, q) => a + q.packed.length, 0));
+  const scales = new Float32Array(qs.reduce((a, q) => a + q.scales.length, 0));
+  let p = 0, s = 0;
+  for (const q of qs) {
+    if (q.k !== k || q.blockSize !== blockSize) throw new Error(`stackRows: K ${q.k} / block ${q.blockSize} differs from ${k} / ${blockSize}`);
+    packed.set(q.packed, p);
+    scales.set(q.scales, s);
+    p += q.packed.length;
+    s += q.scales.length;
+  }
+  return { n, k, blockSize, packed, scales };
 }
 
 function lmHead(ctx: DecoderContext, hidden: Value, which: 'all' | 'last'): Value {

@@ -49,7 +49,7 @@ function parameterCount(folder: ModelFolder): number {
 }
 
 /** Bump when the serving graph changes, so cached quantised .onnx files are rebuilt. */
-const GRAPH_VERSION = 5; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs; 4: fused RMSNorm; 5: fused rotary
+const GRAPH_VERSION = 6; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs; 4: fused RMSNorm; 5: fused rotary; 6: grouped q/k/v and gate/up projections, GroupQueryAttention (float16 cache at 4-bit), SkipSimplifiedLayerNormalization
 
 function cacheKey(folder: ModelFolder, dtype: string, lora: LoraSpec): string {
   const files = weightFiles(folder.tensors).map((f) => {
@@ -76,9 +76,9 @@ export interface ForwardStats {
 }
 
 /** Build the cache-mode graph (logits of the last position only, as float32) for a folder. */
-export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec, fusedKernels = true): Graph {
+export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec, fusedKernels = true, kvDtype?: 'float16'): Graph {
   const g = new Graph(`${cfg.architecture}_serve`);
-  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', fusedKernels, cache: true, logits: 'last' });
+  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', fusedKernels, cache: true, logits: 'last', kvDtype });
   g.output(g.cast(d.logits, 'float32'), 'logits');
   d.presents.forEach((p, l) => {
     g.output(p.key, presentName(l, 'key'));
@@ -96,6 +96,8 @@ export class ForwardSession {
     readonly cfg: ModelConfig,
     readonly lora: LoraSpec,
     readonly dtype: Exclude<ComputeDType, 'float64'>,
+    /** The KV cache's element type (float16 for 4-bit serving: see create). */
+    readonly kvDtype: Exclude<ComputeDType, 'float64'>,
     readonly stats: ForwardStats,
   ) {
     this.setAdapter(0, new Map());
@@ -113,6 +115,9 @@ export class ForwardSession {
     const fused = opts.fusedKernels ?? true;
     const plain = fused ? '' : '-plain';
     const q4 = opts.quantize === 'q4' || (opts.quantize === 'auto' && parameterCount(folder) >= AUTO_Q4_MIN_PARAMS);
+    // 4-bit serving (already approximate) keeps its cache in float16 where GroupQueryAttention runs it;
+    // full-precision serving keeps the exact numbers.
+    const kvDtype = q4 && fused && dtype === 'float32' && folder.cfg.headDim % 16 === 0 ? 'float16' as const : undefined;
     if (q4) {
       // Quantising reads every weight into JS (seconds at 0.5B): reuse the .onnx written for the same
       // weight files (path, size, mtime), options and graph version.
@@ -122,7 +127,7 @@ export class ForwardSession {
       else {
         weights.quantized = quantizeWeights(folder.cfg, folder.tensors, (f) => progress('converting the weights to 4-bit', f));
         progress('writing the model graph');
-        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora, fused).encode({ '': 21, 'com.microsoft': 1 }), `serve-${dtype}-q4${plain}-r${lora.rank}`);
+        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora, fused, kvDtype).encode({ '': 21, 'com.microsoft': 1 }), `serve-${dtype}-q4${plain}-r${lora.rank}`);
       }
     } else {
       progress('writing the model graph');
@@ -132,7 +137,7 @@ export class ForwardSession {
     const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, ...(opts.profilePrefix ? { profilePrefix: opts.profilePrefix } : {}), log: opts.log });
     const loadMs = performance.now() - t0;
     opts.log?.('info', `model ${folder.name} loaded on ${provider} in ${loadMs.toFixed(0)} ms (${dtype}${q4 ? ', 4-bit weights' : ''})`);
-    return new ForwardSession(session, folder.cfg, lora, dtype, { loadMs, provider, modelFile: file, q4 });
+    return new ForwardSession(session, folder.cfg, lora, dtype, kvDtype ?? dtype, { loadMs, provider, modelFile: file, q4 });
   }
 
   /** Replace the LoRA input tensors (missing names are zero; B = 0 is the base model). */
@@ -157,7 +162,7 @@ export class ForwardSession {
     const { numLayers: L, numKvHeads: KV, headDim: D } = this.cfg;
     const tensors: Record<string, ort.Tensor> = {};
     for (let l = 0; l < L; l++)
-      for (const k of ['key', 'value'] as const) tensors[pastName(l, k)] = this.dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [1, KV, 0, D]) : new ort.Tensor('float32', new Float32Array(0), [1, KV, 0, D]);
+      for (const k of ['key', 'value'] as const) tensors[pastName(l, k)] = this.kvDtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [1, KV, 0, D]) : new ort.Tensor('float32', new Float32Array(0), [1, KV, 0, D]);
     return { ids: [], tensors };
   }
 

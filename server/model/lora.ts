@@ -67,25 +67,39 @@ export function zeroAdapter(cfg: ModelConfig, spec: LoraSpec): Map<string, Float
 }
 
 /**
- * Serving's packed layout of an adapter: the A matrices of projections that read the same input
- * (q/k/v, gate/up) transposed side by side, `[in, n·r]`, so one MatMul computes their down
- * projections; each B transposed and scaled by alpha/r, `[r, out]`, so no Mul follows. The same
- * numbers as PEFT's x·Aᵀ·Bᵀ·(alpha/r), with 72 fewer MatMuls and 168 fewer Muls per token at the
- * 0.5B geometry. Built once per adapter swap (packLora).
+ * Serving's packed layout of an adapter, matching serving's grouped projections (decoder.ts): the
+ * projections that read the same input (q/k/v, gate/up) run as one weight, so their LoRA down
+ * projections are one MatMul too. A: the members' A matrices transposed side by side, `[in, n·r]`.
+ * B: transposed and scaled by alpha/r. For q/k/v one block-diagonal B over the group's whole output,
+ * `[n·r, out_q + out_k + out_v]` (its zeros are small next to one up MatMul and one Add instead of
+ * three of each, and GroupQueryAttention reads q/k/v packed); for gate/up one `[r, out]` per member
+ * (a block-diagonal B would be half zeros: 15 MB more read per token at the 0.5B geometry). The same
+ * numbers as PEFT's x·Aᵀ·Bᵀ·(alpha/r). Built once per adapter swap (packLora).
  */
-export const LORA_GROUPS: { name: string; members: LoraTarget[] }[] = [
-  { name: 'qkv', members: ['q_proj', 'k_proj', 'v_proj'] },
-  { name: 'o', members: ['o_proj'] },
-  { name: 'gate_up', members: ['gate_proj', 'up_proj'] },
-  { name: 'down', members: ['down_proj'] },
+export const LORA_GROUPS: { name: string; members: LoraTarget[]; stackedB: boolean }[] = [
+  { name: 'qkv', members: ['q_proj', 'k_proj', 'v_proj'], stackedB: true },
+  { name: 'o', members: ['o_proj'], stackedB: true },
+  { name: 'gate_up', members: ['gate_proj', 'up_proj'], stackedB: false },
+  { name: 'down', members: ['down_proj'], stackedB: true },
 ];
 
-/** The groups with at least one targeted member, members limited to the targets. */
-export function packedGroups(spec: LoraSpec): { name: string; members: LoraTarget[] }[] {
-  return LORA_GROUPS.map((g) => ({ name: g.name, members: g.members.filter((t) => spec.targets.includes(t)) })).filter((g) => g.members.length > 0);
+/** The groups with at least one targeted member, members limited to the targets (`all`: the group's full member list). */
+export function packedGroups(spec: LoraSpec): { name: string; members: LoraTarget[]; all: LoraTarget[]; stackedB: boolean }[] {
+  return LORA_GROUPS.map((g) => ({ ...g, members: g.members.filter((t) => spec.targets.includes(t)), all: g.members })).filter((g) => g.members.length > 0);
 }
 
-/** Graph input of the packed layout: `lora_packed.3.qkv.A`, `lora_packed.3.k_proj.B`. */
+/** Where each member's output sits in its group's output (q at 0, k after q, ...), and the group's width. */
+export function groupColumns(cfg: ModelConfig, members: readonly LoraTarget[]): { offsets: Map<LoraTarget, number>; width: number } {
+  const offsets = new Map<LoraTarget, number>();
+  let width = 0;
+  for (const t of members) {
+    offsets.set(t, width);
+    width += projectionDims(cfg, t).out;
+  }
+  return { offsets, width };
+}
+
+/** Graph input of the packed layout: `lora_packed.3.qkv.A`, `lora_packed.3.qkv.B`, `lora_packed.3.up_proj.B`. */
 export function packedLoraName(layer: number, part: string, which: 'A' | 'B'): string {
   return `lora_packed.${layer}.${part}.${which}`;
 }
@@ -96,8 +110,10 @@ export function packedLoraTensors(cfg: ModelConfig, spec: LoraSpec): { name: str
   for (let layer = 0; layer < cfg.numLayers; layer++)
     for (const g of packedGroups(spec)) {
       const inDim = projectionDims(cfg, g.members[0]).in;
-      out.push({ name: packedLoraName(layer, g.name, 'A'), shape: [inDim, g.members.length * spec.rank] });
-      for (const t of g.members) out.push({ name: packedLoraName(layer, t, 'B'), shape: [spec.rank, projectionDims(cfg, t).out] });
+      const nr = g.members.length * spec.rank;
+      out.push({ name: packedLoraName(layer, g.name, 'A'), shape: [inDim, nr] });
+      if (g.stackedB) out.push({ name: packedLoraName(layer, g.name, 'B'), shape: [nr, groupColumns(cfg, g.all).width] });
+      else for (const t of g.members) out.push({ name: packedLoraName(layer, t, 'B'), shape: [spec.rank, projectionDims(cfg, t).out] });
     }
   return out;
 }
@@ -111,17 +127,21 @@ export function packLora(cfg: ModelConfig, spec: LoraSpec, tensors: Map<string, 
     for (const g of packedGroups(spec)) {
       const K = projectionDims(cfg, g.members[0]).in;
       const n = g.members.length;
+      // Stacked: member m's rows m·r.. at its columns; per member: its own [r, out] from row 0, column 0.
+      const { offsets, width } = g.stackedB ? groupColumns(cfg, g.all) : { offsets: undefined, width: 0 };
       const A = new Float32Array(K * n * r);
+      const stacked = g.stackedB ? new Float32Array(n * r * width) : undefined;
       g.members.forEach((t, m) => {
         const src = tensors.get(loraInputName(layer, t, 'A'));
         if (src) for (let j = 0; j < r; j++) for (let i = 0; i < K; i++) A[i * n * r + m * r + j] = src[j * K + i];
         const N = projectionDims(cfg, t).out;
-        const B = new Float32Array(r * N);
+        const [B, row0, col, W] = stacked ? [stacked, m * r, offsets!.get(t)!, width] : [new Float32Array(r * N), 0, 0, N];
         const b = tensors.get(loraInputName(layer, t, 'B'));
-        if (b) for (let o = 0; o < N; o++) for (let j = 0; j < r; j++) B[j * N + o] = s * b[o * r + j];
-        out.set(packedLoraName(layer, t, 'B'), B);
+        if (b) for (let o = 0; o < N; o++) for (let j = 0; j < r; j++) B[(row0 + j) * W + col + o] = s * b[o * r + j];
+        if (!stacked) out.set(packedLoraName(layer, t, 'B'), B);
       });
       out.set(packedLoraName(layer, g.name, 'A'), A);
+      if (stacked) out.set(packedLoraName(layer, g.name, 'B'), stacked);
     }
   return out;
 }
