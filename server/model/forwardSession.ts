@@ -49,7 +49,7 @@ function parameterCount(folder: ModelFolder): number {
 }
 
 /** Bump when the serving graph changes, so cached quantised .onnx files are rebuilt. */
-const GRAPH_VERSION = 6; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs; 4: fused RMSNorm; 5: fused rotary; 6: grouped q/k/v and gate/up projections, GroupQueryAttention (float16 cache at 4-bit), SkipSimplifiedLayerNormalization
+const GRAPH_VERSION = 7; // 2: grouped-query attention without repeat_kv; 3: packed LoRA inputs; 4: fused RMSNorm; 5: fused rotary; 6: grouped q/k/v and gate/up projections, GroupQueryAttention (float16 cache at 4-bit), SkipSimplifiedLayerNormalization; 7: the log-partition as an output
 
 function cacheKey(folder: ModelFolder, dtype: string, lora: LoraSpec): string {
   const files = weightFiles(folder.tensors).map((f) => {
@@ -79,7 +79,9 @@ export interface ForwardStats {
 export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec, fusedKernels = true, kvDtype?: 'float16'): Graph {
   const g = new Graph(`${cfg.architecture}_serve`);
   const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', fusedKernels, cache: true, logits: 'last', kvDtype });
-  g.output(g.cast(d.logits, 'float32'), 'logits');
+  const logits = g.output(g.cast(d.logits, 'float32'), 'logits');
+  // The log-partition for the sampler's log-probs: one vectorised kernel instead of ~150k exps in JS per token.
+  g.output(g.op('ReduceLogSumExp', [logits, g.constant([-1])], { keepdims: 0 }, { out: [{ dtype: 'float32', shape: ['B', 1] }] })[0], 'logits_lse');
   d.presents.forEach((p, l) => {
     g.output(p.key, presentName(l, 'key'));
     g.output(p.value, presentName(l, 'value'));
@@ -167,7 +169,7 @@ export class ForwardSession {
   }
 
   /** Run `ids` after the cache's tokens; returns the last position's logits and the extended cache. */
-  async step(ids: number[], cache: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
+  async step(ids: number[], cache: KvCache): Promise<{ logits: Float32Array; lse: number; cache: KvCache }> {
     const P = cache.ids.length;
     const T = ids.length;
     const feeds: Record<string, ort.Tensor> = {
@@ -180,7 +182,7 @@ export class ForwardSession {
     const tensors: Record<string, ort.Tensor> = {};
     for (let l = 0; l < this.cfg.numLayers; l++)
       for (const k of ['key', 'value'] as const) tensors[pastName(l, k)] = out[presentName(l, k)];
-    return { logits: out.logits.data as Float32Array, cache: { ids: [...cache.ids, ...ids], tensors } };
+    return { logits: out.logits.data as Float32Array, lse: (out.logits_lse.data as Float32Array)[0], cache: { ids: [...cache.ids, ...ids], tensors } };
   }
 
   /** The first `n` positions of a cache (copies; the KV layout is [1, KV, S, D]). */

@@ -18,7 +18,8 @@ export interface StepModel<Cache extends { ids: number[] }> {
   readonly adapterVersion: number;
   emptyCache(): Cache;
   truncate(cache: Cache, n: number): Cache;
-  step(ids: number[], cache: Cache): Promise<{ logits: Float32Array; cache: Cache }>;
+  /** `lse`: log Σ exp(logits), when the model computes it (the serving graph does; else it is computed here). */
+  step(ids: number[], cache: Cache): Promise<{ logits: Float32Array; lse?: number; cache: Cache }>;
 }
 
 export interface GenerateOptions<Cache> {
@@ -42,9 +43,21 @@ export const DEFAULTS = { maxTokens: 64, timeoutMs: 2000, mode: 'line' as const 
 const MAX_HINT_BACKTRACKS = 3;
 
 export async function generate<Cache extends { ids: number[] }>(
-  model: StepModel<Cache>, tok: ModelTokenizer, params: serve.CompleteParams, opts: GenerateOptions<Cache> = {},
+  stepModel: StepModel<Cache>, tok: ModelTokenizer, params: serve.CompleteParams, opts: GenerateOptions<Cache> = {},
 ): Promise<{ result: Generation; cache: Cache | undefined; reusedTokens: number }> {
   const now = opts.now ?? (() => performance.now());
+  // Each logits array's log-partition, from the model when it gives one (a vocabulary of exps a token in JS).
+  const partition = new WeakMap<Float32Array, number>();
+  const model: StepModel<Cache> = {
+    adapterVersion: stepModel.adapterVersion,
+    emptyCache: () => stepModel.emptyCache(),
+    truncate: (c, n) => stepModel.truncate(c, n),
+    step: async (ids, c) => {
+      const r = await stepModel.step(ids, c);
+      if (r.lse !== undefined) partition.set(r.logits, r.lse);
+      return r;
+    },
+  };
   const t0 = now();
   // A request cancelled while it waited in the worker's queue costs no tokenisation.
   if (opts.isCancelled?.()) {
@@ -138,7 +151,7 @@ export async function generate<Cache extends { ids: number[] }>(
       for (const b of ban) masked[b] = -Infinity;
     }
     if (masked !== logits && !masked.some((x) => x > -Infinity)) return success('', 'no token re-spells the text before the cursor');
-    const { id, logprob } = sampleToken(masked, sampling, random, undefined, logSumExp(logits));
+    const { id, logprob } = sampleToken(masked, sampling, random, undefined, partition.get(logits) ?? logSumExp(logits));
     if (tok.stopIds.has(id)) return success(text, 'stop token');
     healing.push(id);
     tokenIds.push(id);

@@ -20,6 +20,9 @@ export function logSumExp(logits: ArrayLike<number>): number {
   return mx + Math.log(z);
 }
 
+/** The sampler's working arrays, kept between tokens (a vocabulary-sized pair each token was garbage). */
+let scratch = { idx: new Int32Array(0), w: new Float64Array(0) };
+
 /**
  * Pick a token. `lse` (log Σ exp logits) may come from the graph; otherwise it is computed here.
  * Typed arrays and plain loops: this runs once per token over the whole vocabulary (~150k).
@@ -34,13 +37,13 @@ export function sampleToken(logits: ArrayLike<number>, p: SamplingParams, random
   const mx = logits[best];
   const invT = 1 / p.temperature;
   const floor = mx + p.temperature * Math.log(1e-12);
-  let idx = new Int32Array(n);
+  if (scratch.idx.length < n) scratch = { idx: new Int32Array(n), w: new Float64Array(n) };
   let m = 0;
-  for (let i = 0; i < n; i++) if (logits[i] >= floor && !(banned && banned.has(i))) idx[m++] = i;
-  idx = idx.subarray(0, m);
+  for (let i = 0; i < n; i++) if (logits[i] >= floor && !(banned && banned.has(i))) scratch.idx[m++] = i;
+  const idx = scratch.idx.subarray(0, m);
   const topP = Math.min(Math.max(p.topP, 1e-6), 1);
   if (topP < 1) idx.sort((a, b) => logits[b] - logits[a]);
-  const w = new Float64Array(m);
+  const w = scratch.w;
   let total = 0;
   for (let k = 0; k < m; k++) total += w[k] = Math.exp((logits[idx[k]] - mx) * invT);
   let keep = m;
