@@ -1,7 +1,7 @@
 // bench:profile — where a decode step's time goes, from onnxruntime's own profiler: a generated
 // model at the 0.5B geometry (random weights), served as serving does (4-bit weights, the same
 // threads), one 512-token prefill then decode steps; per op type, milliseconds per token and the
-// share of the step, and the time outside ORT's kernels (the host round trip: feeds, fetches,
+// share of the step (and per op for the 512-token prefill), and the time outside ORT's kernels (the host round trip: feeds, fetches,
 // thread wake-ups). Also decode speed with ORT's idle threads spinning and not (serving does not
 // let them spin), interleaved. Prints a table, then one JSON line.
 // Usage: npm run bench:profile [-- --preset tiny|qwen2.5-coder-0.5b] [--threads N] [--steps N]
@@ -80,6 +80,15 @@ async function main() {
       byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
       kernels += e.dur;
     }
+    // The prefill (the run before the decode steps): per op type, ms for the whole prompt.
+    const prefillRun = runs[runs.length - steps - 1];
+    const prefillByOp = new Map<string, number>();
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !prefillRun || e.ts < prefillRun.ts || e.ts > prefillRun.ts + prefillRun.dur) continue;
+      const op = e.args?.op_name ?? '?';
+      prefillByOp.set(op, (prefillByOp.get(op) ?? 0) + e.dur);
+    }
+    const prefillRows = [...prefillByOp.entries()].sort((a, b) => b[1] - a[1]);
     const runUs = decodeRuns.reduce((s, r) => s + r.dur, 0);
     const perToken = (us: number) => us / 1000 / steps;
     const rows = [...byOp.entries()].sort((a, b) => b[1] - a[1]);
@@ -87,10 +96,13 @@ async function main() {
     for (const [op, us] of rows) console.log(`${op.padEnd(28)}${perToken(us).toFixed(2).padStart(10)}${`${((100 * us) / runUs).toFixed(1)} %`.padStart(8)}`);
     console.log(`${'(in ORT, between kernels)'.padEnd(28)}${perToken(runUs - kernels).toFixed(2).padStart(10)}${`${((100 * (runUs - kernels)) / runUs).toFixed(1)} %`.padStart(8)}`);
     console.log(`${'(outside session.run)'.padEnd(28)}${(wall - perToken(runUs)).toFixed(2).padStart(10)}`);
+    console.log(`\nprefill of ${PROMPT.length} tokens: ${((prefillRun?.dur ?? 0) / 1000).toFixed(0)} ms in session.run`);
+    for (const [op, us] of prefillRows.slice(0, 8)) console.log(`${op.padEnd(28)}${(us / 1000).toFixed(1).padStart(10)}${`${((100 * us) / (prefillRun?.dur ?? 1)).toFixed(1)} %`.padStart(8)}`);
     console.log(JSON.stringify({
       bench: 'profile', preset, threads, load_avg: Math.round(os.loadavg()[0] * 10) / 10, steps,
       decode_ms_per_token: Math.round(wall * 100) / 100, session_run_ms: Math.round(perToken(runUs) * 100) / 100, kernels_ms: Math.round(perToken(kernels) * 100) / 100,
       by_op_ms: Object.fromEntries(rows.map(([op, us]) => [op, Math.round(perToken(us) * 100) / 100])),
+      prefill_ms: Math.round((prefillRun?.dur ?? 0) / 1000), prefill_by_op_ms: Object.fromEntries(prefillRows.map(([op, us]) => [op, Math.round(us / 1000)])),
       spin_off_ms: Math.round(med(spin.off) * 100) / 100, spin_on_ms: Math.round(med(spin.on) * 100) / 100,
     }));
   } finally {
