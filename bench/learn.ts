@@ -12,7 +12,8 @@
 // Measures, per preference and configuration: corrections until the preference holds 3 times in a
 // row on held-out probes; the held-out margin log π(preferred) − log π(rejected) per round; accept
 // rate and retained characters; bits-per-byte change on held-out code (forgetting); latency of
-// serve/complete idle vs during rounds; the load average. Prints tables, then one JSON line; exits
+// serve/complete idle vs during rounds (raw percentiles, and each sample during a round over its own
+// context's idle sample of that round); the load average. Prints tables, then one JSON line; exits
 // 1 when the default rule promotes inverted labels (2 on a crash).
 //
 // Usage: npm run bench:learn [-- --smoke] [--configs none,rl,opd,combined,hindsight] [--rounds 8]
@@ -89,6 +90,8 @@ interface ConfigResult {
   bpbEnd: number;
   idleMs: number[];
   duringMs: number[];
+  /** Each sample during a round over the idle sample of the same context just before it (same adapter, same prompt). */
+  pairedRatios: number[];
   invertedPromoted: boolean | null;
   invertedReport?: learn.RoundReport;
   /** The same check with true labels (default rule, full mode): promoted as it should be? */
@@ -152,7 +155,7 @@ async function runConfig(config: string, ev: Evaluator, cacheDir: string): Promi
   const t0 = Date.now();
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), `hindsight-bench-learn-${config}-`));
   const trains = config !== 'none';
-  const res: ConfigResult = { config, prefs: [], rounds: [], bpbBase: NaN, bpbEnd: NaN, idleMs: [], duringMs: [], invertedPromoted: null, seconds: 0 };
+  const res: ConfigResult = { config, prefs: [], rounds: [], bpbBase: NaN, bpbEnd: NaN, idleMs: [], duringMs: [], pairedRatios: [], invertedPromoted: null, seconds: 0 };
   if (trains) {
     // The gate first, each check with a trainer and store of its own: inverted labels, then (full run, default rule) the control.
     const inv = await labelsCheck(config, ev, cacheDir, true);
@@ -195,9 +198,11 @@ async function runConfig(config: string, ev: Evaluator, cacheDir: string): Promi
     /** Latency of serve/complete at rotating held-out contexts (never recorded). */
     const latencyContexts = PREFERENCES.flatMap((p) => p.heldOut.map((c) => ({ p, c })));
     let li = 0;
+    /** Latency of the next context in the rotation, and which context it was. */
     const sample = async () => {
-      const { p, c } = latencyContexts[li++ % latencyContexts.length];
-      return (await probe(t, p, c)).latencyMs;
+      const k = li++ % latencyContexts.length;
+      const { p, c } = latencyContexts[k];
+      return { k, ms: (await probe(t, p, c)).latencyMs };
     };
 
     for (let round = 1; round <= maxRounds; round++) {
@@ -220,10 +225,21 @@ async function runConfig(config: string, ev: Evaluator, cacheDir: string): Promi
       if (trains) {
         await t.settled(inter.filter((x) => x.events.length).length, 3000);
         // Idle: one pass over every latency context; during the round: the same rotation until it ends.
-        for (let k = 0; k < latencyContexts.length; k++) res.idleMs.push(await sample());
+        // Contexts differ in how long their suggestion is, so each during sample is also compared
+        // with its own context's idle sample (the raw percentiles mix contexts in different proportions).
+        const idle = new Map<number, number>();
+        for (let k = 0; k < latencyContexts.length; k++) {
+          const x = await sample();
+          idle.set(x.k, x.ms);
+          res.idleMs.push(x.ms);
+        }
         let done = false;
         const round$ = t.trainNow().finally(() => (done = true));
-        while (!done) res.duringMs.push(await sample());
+        while (!done) {
+          const x = await sample();
+          res.duringMs.push(x.ms);
+          res.pairedRatios.push(x.ms / idle.get(x.k)!);
+        }
         const tn = await round$;
         report = tn.report;
         res.rounds.push({ outcome: report?.outcome ?? `not started: ${tn.reason}`, ...(report?.version ? { version: report.version } : {}), ...(report?.reason ? { reason: report.reason } : {}), ms: report?.ms ?? 0, episodes: report?.episodes ?? 0 });
@@ -265,6 +281,8 @@ function summarize(r: ConfigResult) {
     latency_idle_p95_ms: r2(pct(r.idleMs, 0.95)),
     latency_during_p50_ms: r2(pct(r.duringMs, 0.5)),
     latency_during_p95_ms: r2(pct(r.duringMs, 0.95)),
+    latency_paired_ratio_p50: r2(pct(r.pairedRatios, 0.5)),
+    latency_paired_ratio_p95: r2(pct(r.pairedRatios, 0.95)),
     inverted_labels_promoted: r.invertedPromoted,
     ...(r.controlPromoted !== undefined ? { true_labels_promoted: r.controlPromoted } : {}),
     seconds: Math.round(r.seconds),
@@ -288,7 +306,7 @@ async function main() {
   const load = os.loadavg();
 
   // ---- tables ----
-  const rows: string[][] = [['config', ...PREFERENCES.map((p) => `${p.name} (${p.signal})`), 'margin gain', 'accept', 'bpb Δ', 'promoted/rounds', 'lat idle p95', 'lat train p95', 'inverted promoted']];
+  const rows: string[][] = [['config', ...PREFERENCES.map((p) => `${p.name} (${p.signal})`), 'margin gain', 'accept', 'bpb Δ', 'promoted/rounds', 'lat idle p95', 'lat train p95', 'train/idle same context p50 p95', 'inverted promoted']];
   for (const r of results) {
     const s = summarize(r);
     rows.push([
@@ -300,6 +318,7 @@ async function main() {
       `${s.promoted}/${s.rounds}`,
       s.latency_idle_p95_ms === null ? '—' : `${s.latency_idle_p95_ms} ms`,
       s.latency_during_p95_ms === null ? '—' : `${s.latency_during_p95_ms} ms`,
+      s.latency_paired_ratio_p50 === null ? '—' : `${s.latency_paired_ratio_p50}× ${s.latency_paired_ratio_p95}×`,
       String(s.inverted_labels_promoted ?? '—'),
     ]);
   }
@@ -322,7 +341,7 @@ async function main() {
     preferences: main.prefs.map((p) => ({ name: p.name, signal: p.signal, corrections_to_3: p.correctionsTo3, corrections: p.corrections, margin_gain: r2(p.margins.at(-1)! - p.margins[0]), margins: p.margins.map(r2), holds_at_end: p.holdsAtEnd })),
     ablations: Object.fromEntries(results.map((r) => [r.config, summarize(r)])),
     bpb_regression: ms.bpb_regression,
-    latency: { idle_p50_ms: ms.latency_idle_p50_ms, idle_p95_ms: ms.latency_idle_p95_ms, during_p50_ms: ms.latency_during_p50_ms, during_p95_ms: ms.latency_during_p95_ms },
+    latency: { idle_p50_ms: ms.latency_idle_p50_ms, idle_p95_ms: ms.latency_idle_p95_ms, during_p50_ms: ms.latency_during_p50_ms, during_p95_ms: ms.latency_during_p95_ms, paired_ratio_p50: ms.latency_paired_ratio_p50, paired_ratio_p95: ms.latency_paired_ratio_p95 },
     inverted_labels_promoted: main.invertedPromoted === true,
     load_average: { start: load0.map(r2), end: load.map(r2) },
     cpus: os.cpus().length,

@@ -40,6 +40,8 @@ export interface EngineOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** The learning rule (default: HINDSIGHT_LEARN_RULE, else the hindsight rule; see rule.ts). */
   rule?: LearnRule;
+  /** Called before each training or scoring pass (see TrainerOptions.beforeRun). */
+  beforeRun?: () => void;
 }
 
 export interface RoundRequest {
@@ -123,7 +125,7 @@ export class LearnEngine {
     const weights = { tensors: folder.tensors, mode: 'external' as const, modelFileDir: modelCacheDir(o.cacheDir || defaultCacheRoot(), folder, log) };
     const rule = o.rule ?? ruleFromEnv();
     const objective = { ...DEFAULT_OBJECTIVE, kind: rule.objective };
-    const makeTrainer = (adapter: Adapter) => Trainer.create(folder.cfg, weights, { spec, adapter, intraOpThreads: o.intraOpThreads ?? 1, objective, packTokens: PACK_TOKENS });
+    const makeTrainer = (adapter: Adapter) => Trainer.create(folder.cfg, weights, { spec, adapter, intraOpThreads: o.intraOpThreads ?? 1, objective, packTokens: PACK_TOKENS, beforeRun: o.beforeRun });
     if (rule.name !== 'hindsight') log('info', `learning rule: ${rule.name} (HINDSIGHT_LEARN_RULE)`);
     return new LearnEngine(folder, tok, store, makeTrainer, spec, resolved, log, rule);
   }

@@ -97,7 +97,7 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
       }
       try {
         const l = await LearnLoop.start({
-          storageDir: ctx.storageDir, modelPath: ctx.modelPath, cacheDir: ctx.cacheDir, store, serve: () => deps.serving, settings,
+          storageDir: ctx.storageDir, modelPath: ctx.modelPath, cacheDir: ctx.cacheDir, store, serve: () => deps.serving, servingBusy: deps.serving.busy, settings,
           log: (level, message) => ctx.log(level, message), onStatus: push, onBusy, onWorkerExit: onWorkerExit(next),
         });
         if (key !== next) {

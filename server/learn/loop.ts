@@ -37,6 +37,8 @@ export interface LoopDeps {
   cacheDir?: string;
   store: EpisodeSource;
   serve: () => AdapterSink | undefined;
+  /** Serving's count of suggestions being generated (ServeArea.busy): the training worker waits on it between passes. */
+  servingBusy?: SharedArrayBuffer;
   settings: LearnSettings;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Called on every status change (learn/statusChanged). */
@@ -103,7 +105,7 @@ export class LearnLoop {
     // A worker that stops by itself rejects its pending calls (a running round reports 'failed').
     this.worker = new WorkerChannel(workerScript(__dirname, 'learnWorker.js', 'worker.ts'), {
       name: 'training',
-      workerData: { cancel: this.cancelFlag.buffer },
+      workerData: { cancel: this.cancelFlag.buffer, ...(deps.servingBusy ? { servingBusy: deps.servingBusy } : {}) },
       onEvent: (m) => this.onEvent(m),
       onExit: (e) => {
         deps.log('error', `learn: ${e.message}`);

@@ -23,6 +23,8 @@ export interface ServeArea {
   ready(): Promise<ModelServer | undefined>;
   /** The generation records of recent suggestions, for the episode store. */
   readonly generations: GenerationRecords;
+  /** Int32 [0]: suggestions being generated now. The learn worker waits on it between passes (Atomics). */
+  readonly busy: SharedArrayBuffer;
 }
 
 /**
@@ -37,6 +39,8 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   let failure: string | undefined;
   let adapter: { version: number; tensors: Map<string, Float32Array>; spec?: LoraSpec } | undefined;
   const generations = new GenerationRecords();
+  const busy = new SharedArrayBuffer(4);
+  const generating = new Int32Array(busy);
 
   // A changed model folder or serving setting reloads the model; anything else keeps it. Every
   // step is reported as the model state (ctx.setModel) the editor shows next to the trainer state.
@@ -103,12 +107,15 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     }
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
+    Atomics.add(generating, 0, 1);
     try {
       const hint = params.hint?.trim();
       const result = await server.complete(hint ? { ...params, prefix: prefixWithHint(params.prefix, hint, params.languageId) } : params, ac.signal);
       return toWire(result, result.kind === 'success' && result.text.length > 0 ? generations.keep(params, result) : undefined);
     } finally {
       sub.dispose();
+      Atomics.sub(generating, 0, 1);
+      Atomics.notify(generating, 0);
     }
   });
 
@@ -122,6 +129,7 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     current: () => server,
     ready: () => loading,
     generations,
+    busy,
   };
   return area;
 }

@@ -187,6 +187,8 @@ export interface TrainerOptions {
   /** Pack episodes into right-padded runs of at most this many B·T tokens (default 0: one per run). */
   packTokens?: number;
   intraOpThreads?: number;
+  /** Called before each session run (the learn worker waits there while a suggestion is being generated). */
+  beforeRun?: () => void;
 }
 
 export interface TrainStepResult {
@@ -366,6 +368,7 @@ export class Trainer {
     for (const group of this.groups(batch)) {
       const feeds = this.feeds(group, 1, session.inputNames);
       for (const [name, t] of lora) if (name in feeds) feeds[name] = t;
+      this.opts.beforeRun?.();
       const lp = (await session.run(feeds))[TRAIN_IO.tokenLogprobs].data as FloatArray;
       let at = 0;
       for (const e of group) {
@@ -384,6 +387,7 @@ export class Trainer {
     let clip = 0;
     const logprobs: number[][] = [];
     for (const group of this.groups(batch)) {
+      this.opts.beforeRun?.();
       const out = await this.session.run(this.feeds(group, tokens));
       const grads = new Map(this.graph.params.map((p) => [p.name, out[TRAIN_IO.grad(p.name)].data as FloatArray]));
       acc.add(grads, Number(out[TRAIN_IO.loss].data[0]));

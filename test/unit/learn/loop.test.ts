@@ -191,6 +191,39 @@ test('the idle schedule trains by itself once a full batch is waiting and no sug
   }
 });
 
+test('a round waits before each pass while serving generates a suggestion, and goes on when it ends', async () => {
+  const storage = tempDir('yield');
+  const store = await EpisodeStore.open(storage);
+  const pushed: learn.StatusResult[] = [];
+  const busy = new SharedArrayBuffer(4);
+  const generating = new Int32Array(busy);
+  const loop = await LearnLoop.start({
+    storageDir: storage, modelPath: m.dir, store, serve: () => ({ setAdapter: async () => undefined }), servingBusy: busy,
+    settings, log: () => undefined, onStatus: (s) => pushed.push(s),
+  });
+  try {
+    for (const v of episodesFor()) {
+      const { outcome: _o, status: _s, updatedAt: _u, events, ...ep } = v;
+      await store.appendEpisode(ep);
+      for (const ev of events) await store.appendEvent(ep.id, ev);
+    }
+    await until(() => pushed.at(-1), (s) => s.pending === 6);
+    Atomics.store(generating, 0, 1); // a suggestion is being generated
+    const round = loop.trainNow();
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.ok(!pushed.some((s) => (s.step ?? 0) >= 1), `no training step while serving generates: ${JSON.stringify(pushed.at(-1))}`);
+    const released = Date.now();
+    Atomics.store(generating, 0, 0);
+    Atomics.notify(generating, 0);
+    const r = await round;
+    assert.equal(r.report?.outcome, 'promoted', r.report?.reason);
+    assert.ok(Date.now() - released < 60_000);
+  } finally {
+    await loop.dispose();
+    await store.close();
+  }
+});
+
 test('a running round reports its time left and can be cancelled: nothing is kept and its episodes wait', async () => {
   const storage = tempDir('cancel');
   const store = await EpisodeStore.open(storage);
