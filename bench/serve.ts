@@ -112,7 +112,7 @@ async function directFigures(f: ModelFolder, opts: ForwardOptions, variant: stri
   const prefillMs = await timeRuns(() => fwd.step(prompt, fwd.emptyCache()), 0, 2);
   const t0 = performance.now();
   const first = await fwd.step(prompt, fwd.emptyCache());
-  sampleToken(first.logits, { temperature: 0, topP: 1 }, Math.random);
+  sampleToken(first.logits, { temperature: 0, topP: 1 }, Math.random, undefined, first.lse);
   const ttft = performance.now() - t0;
   let cache = first.cache;
   let id = 1;
@@ -120,7 +120,7 @@ async function directFigures(f: ModelFolder, opts: ForwardOptions, variant: stri
   for (let i = 0; i < DECODE_STEPS; i++) {
     const r = await fwd.step([id], cache);
     cache = r.cache;
-    id = sampleToken(r.logits, { temperature: 0, topP: 1 }, Math.random).id;
+    id = sampleToken(r.logits, { temperature: 0, topP: 1 }, Math.random, undefined, r.lse).id; // the log-partition from the graph, as serving takes it
   }
   const decodeMs = (performance.now() - d0) / DECODE_STEPS;
   const rooflineMs = (decodeWeightBytes(f, opts.quantize === 'q4') / (gbps * 1e9)) * 1000;
@@ -204,7 +204,7 @@ async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: n
     for (let i = 0; i < DECODE_STEPS; i++) {
       const s = await fwd.step([id], cache);
       cache = s.cache;
-      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random).id;
+      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random, undefined, s.lse).id;
     }
     times.oursDecode.push((performance.now() - t) / DECODE_STEPS);
     id = 1;
