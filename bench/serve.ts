@@ -191,15 +191,21 @@ async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: n
   const times = { oursPrefill: [] as number[], llamaPrefill: [] as number[], oursDecode: [] as number[], llamaDecode: [] as number[] };
   await fwd.step(prompt.slice(0, 16), fwd.emptyCache()); // warm-up
   await llama.prefill(prompt.slice(0, 16));
+  // Each timed part starts after a pause: the other side's pool threads (llama.cpp's poll for work
+  // after a graph) are asleep again, not sharing the cores with the part being timed.
+  const settle = () => new Promise((r) => setTimeout(r, 200));
   for (let r = 0; r < REPS; r++) {
+    await settle();
     let t = performance.now();
     const first = await fwd.step(prompt, fwd.emptyCache());
     times.oursPrefill.push(performance.now() - t);
+    await settle();
     t = performance.now();
     await llama.prefill(prompt);
     times.llamaPrefill.push(performance.now() - t);
     let cache = first.cache;
     let id = 1;
+    await settle();
     t = performance.now();
     for (let i = 0; i < DECODE_STEPS; i++) {
       const s = await fwd.step([id], cache);
@@ -208,6 +214,7 @@ async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: n
     }
     times.oursDecode.push((performance.now() - t) / DECODE_STEPS);
     id = 1;
+    await settle();
     t = performance.now();
     for (let i = 0; i < DECODE_STEPS; i++) id = await llama.step(id);
     times.llamaDecode.push((performance.now() - t) / DECODE_STEPS);
