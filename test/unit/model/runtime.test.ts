@@ -1,5 +1,6 @@
 // Runtime variants of the serving graph, each checked against fp32 on CPU: the fp16 graph (for GPU
-// execution providers), 4-bit MatMulNBits weights (CPU serving), and provider fallback to CPU.
+// execution providers), 4-bit MatMulNBits weights (CPU serving), and provider fallback to CPU; the
+// serving graph's own form (grouped projections, GroupQueryAttention) against the float64 reference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openModelFolder } from '../../../server/model/folder';
@@ -7,11 +8,12 @@ import { ForwardSession } from '../../../server/model/forwardSession';
 import { createSession } from '../../../server/model/session';
 import { quantizeQ4, dequantizeQ4 } from '../../../server/model/quantize';
 import { makeModel, PRESETS, Rng } from '../../../scripts/make-model';
-import { tempDir, maxAbsDiff } from './fixtures';
+import { tempDir, maxAbsDiff, smallModel } from './fixtures';
 import * as path from 'node:path';
 import { readTensorF64, writeSafetensors, type TensorToWrite } from '../../../server/model/safetensors';
 import { loraTensors, type LoraTarget } from '../../../server/model/lora';
 import { ScoreSession } from '../../../server/model/score';
+import { loadReference, referenceLogits } from '../../reference/forward';
 
 const argmax = (x: Float32Array) => x.reduce((b, v, i) => (v > x[b] ? i : b), 0);
 const IDS = [9707, 11, 1879, 0, 4172, 284, 220, 16];
@@ -133,5 +135,30 @@ test("serving's packed LoRA layout (A's side by side per shared input, B's trans
     got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4, `${targets.join(',')}: token ${i}: ${v} vs ${want[i]}`));
     await serving.release();
     await scorer.release();
+  }
+});
+
+test('the serving graph (grouped projections, GroupQueryAttention, fused norms) matches the float64 reference through prefill, a cache cut back and extended by several tokens, and decode', async () => {
+  const seq = [3, 17, 5, 90, 42, 8, 61, 12];
+  // The real vocabulary, so the folder carries the tokenizer a served model needs.
+  for (const over of [{ headDim: 16, vocabSize: 151936 }, { architecture: 'llama' as const, headDim: 16, vocabSize: 151936, attentionBias: false, tieWordEmbeddings: true }]) {
+    const m = smallModel(`serve-${over.architecture ?? 'qwen2'}`, over);
+    const ref = loadReference(m.dir);
+    const want = (n: number) => referenceLogits(ref, seq.slice(0, n)).at(-1)!;
+    const fwd = await ForwardSession.create(openModelFolder(m.dir), { intraOpThreads: 1, quantize: 'none' });
+    const check = (got: { logits: Float32Array; lse: number }, n: number) => {
+      const w = want(n);
+      assert.ok(maxAbsDiff(got.logits, w) < 1e-4, `${m.cfg.architecture} after ${n} tokens: ${maxAbsDiff(got.logits, w)}`);
+      const mx = w.reduce((a, v) => Math.max(a, v), -Infinity);
+      const lse = mx + Math.log(w.reduce((z, v) => z + Math.exp(v - mx), 0));
+      // A float32 reduction over 151,936 values: about 1e-5 relative.
+      assert.ok(Math.abs(got.lse - lse) < 5e-5 * Math.abs(lse), `logits_lse ${got.lse} is the log-partition ${lse}`);
+    };
+    const a = await fwd.step(seq.slice(0, 5), fwd.emptyCache());
+    check(a, 5);
+    const b = await fwd.step(seq.slice(3, 7), fwd.truncate(a.cache, 3)); // 4 new tokens after 3 cached
+    check(b, 7);
+    check(await fwd.step([seq[7]], b.cache), 8);
+    await fwd.release();
   }
 });
