@@ -46,13 +46,18 @@ export interface DecoderOptions {
   dtype?: ComputeDType;
   /** LoRA inputs for these targets in every layer (none when omitted). */
   lora?: LoraSpec;
-  /** 'peft' (default): A [r, in] and B [out, r] inputs by PEFT name; 'packed': serving's layout (lora.ts, packLora). */
+  /**
+   * 'peft' (default): A [r, in] and B [out, r] inputs by PEFT name, one projection per module;
+   * 'packed': serving's form, q/k/v and gate/up as one projection each with the LoRA layout that
+   * matches them (lora.ts, packLora).
+   */
   loraLayout?: 'peft' | 'packed';
   /**
    * onnxruntime's fused kernels where they apply (serving, float32: fewer kernel launches per
-   * token): RMSNorm as one SimplifiedLayerNormalization node instead of eight, rotary embedding as
-   * one com.microsoft RotaryEmbedding per q and k (cos/sin tables precomputed per position) instead
-   * of six. The training graphs keep the elementary ops autodiff knows.
+   * token): RMSNorm as one SimplifiedLayerNormalization node instead of eight, each residual add
+   * inside the next norm (SkipSimplifiedLayerNormalization), rotary as com.microsoft
+   * RotaryEmbedding with cos/sin tables per position, and with the packed layout and a cache, the
+   * whole attention as GroupQueryAttention. The training graphs keep the elementary ops autodiff knows.
    */
   fusedKernels?: boolean;
   /** KV cache mode: past_key_values.* inputs and present.* outputs (default true). */
