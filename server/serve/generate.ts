@@ -43,21 +43,9 @@ export const DEFAULTS = { maxTokens: 64, timeoutMs: 2000, mode: 'line' as const 
 const MAX_HINT_BACKTRACKS = 3;
 
 export async function generate<Cache extends { ids: number[] }>(
-  stepModel: StepModel<Cache>, tok: ModelTokenizer, params: serve.CompleteParams, opts: GenerateOptions<Cache> = {},
+  model: StepModel<Cache>, tok: ModelTokenizer, params: serve.CompleteParams, opts: GenerateOptions<Cache> = {},
 ): Promise<{ result: Generation; cache: Cache | undefined; reusedTokens: number }> {
   const now = opts.now ?? (() => performance.now());
-  // Each logits array's log-partition, from the model when it gives one (a vocabulary of exps a token in JS).
-  const partition = new WeakMap<Float32Array, number>();
-  const model: StepModel<Cache> = {
-    adapterVersion: stepModel.adapterVersion,
-    emptyCache: () => stepModel.emptyCache(),
-    truncate: (c, n) => stepModel.truncate(c, n),
-    step: async (ids, c) => {
-      const r = await stepModel.step(ids, c);
-      if (r.lse !== undefined) partition.set(r.logits, r.lse);
-      return r;
-    },
-  };
   const t0 = now();
   // A request cancelled while it waited in the worker's queue costs no tokenisation.
   if (opts.isCancelled?.()) {
@@ -103,7 +91,8 @@ export async function generate<Cache extends { ids: number[] }>(
   if (cancelled()) return { result: result('cancelled', none, 'cancelled before prefill'), cache: undefined, reusedTokens };
   // A causal model (no FIM tokens) at the very start of a file has nothing to continue from.
   if (!prompt.ids.length) return { result: result('success', none, 'nothing before the cursor'), cache: undefined, reusedTokens };
-  let { logits, cache: next } = await model.step(prompt.ids.slice(reusedTokens), cache);
+  // `lse` comes with `logits` when the model computes it (the serving graph does: no vocabulary of exps a token in JS).
+  let { logits, lse, cache: next } = await model.step(prompt.ids.slice(reusedTokens), cache);
   cache = next;
   /** Index of the generated token `logits` predicts. */
   let logitsAt = 0;
@@ -113,13 +102,13 @@ export async function generate<Cache extends { ids: number[] }>(
       if (n !== logitsAt) {
         // Back to the position before token n, and run the token there again for its logits.
         cache = model.truncate(cache, prompt.ids.length + n - 1);
-        ({ logits, cache } = await model.step([n > 0 ? tokenIds[n - 1] : prompt.ids[prompt.ids.length - 1]], cache));
+        ({ logits, lse, cache } = await model.step([n > 0 ? tokenIds[n - 1] : prompt.ids[prompt.ids.length - 1]], cache));
         logitsAt = n;
       }
       return logits;
     },
     advance: async (id) => {
-      ({ logits, cache } = await model.step([id], cache));
+      ({ logits, lse, cache } = await model.step([id], cache));
       logitsAt++;
       return logits;
     },
@@ -151,7 +140,7 @@ export async function generate<Cache extends { ids: number[] }>(
       for (const b of ban) masked[b] = -Infinity;
     }
     if (masked !== logits && !masked.some((x) => x > -Infinity)) return success('', 'no token re-spells the text before the cursor');
-    const { id, logprob } = sampleToken(masked, sampling, random, undefined, partition.get(logits) ?? logSumExp(logits));
+    const { id, logprob } = sampleToken(masked, sampling, random, undefined, lse ?? logSumExp(logits));
     if (tok.stopIds.has(id)) return success(text, 'stop token');
     healing.push(id);
     tokenIds.push(id);
@@ -193,7 +182,7 @@ export async function generate<Cache extends { ids: number[] }>(
     if (i + 1 === limit) break;
     // No position left for the token just sampled: the context is full (the serving graph's rotary tables end there).
     if (opts.maxPositions !== undefined && cache.ids.length >= opts.maxPositions) return success(trimPartialLine(text, mode), 'context full');
-    ({ logits, cache } = await model.step([id], cache));
+    ({ logits, lse, cache } = await model.step([id], cache));
     logitsAt++;
   }
   return success(trimPartialLine(text, mode), 'max tokens');
