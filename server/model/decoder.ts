@@ -86,6 +86,15 @@ export interface DecoderValues {
 
 const DTYPES: Partial<Record<SafeDType, DType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
 
+/**
+ * Whether a build runs attention as onnxruntime's GroupQueryAttention (rotary, cache append and
+ * causal attention in one kernel): fused float32 serving with a cache, and head dims of 16·k (the
+ * kernel's requirement). Only then can the cache be float16 (`kvDtype`).
+ */
+export function usesGroupQueryAttention(cfg: ModelConfig, opts: DecoderOptions): boolean {
+  return !!opts.fusedKernels && (opts.dtype ?? 'float32') === 'float32' && (opts.cache ?? true) && opts.loraLayout === 'packed' && cfg.headDim % 16 === 0;
+}
+
 /** Names of the graph's cache inputs and outputs, shared with the session wrapper. */
 export const pastName = (layer: number, kind: 'key' | 'value') => `past_key_values.${layer}.${kind}`;
 export const presentName = (layer: number, kind: 'key' | 'value') => `present.${layer}.${kind}`;
@@ -99,8 +108,7 @@ export function buildDecoder(g: Graph, cfg: ModelConfig, weights: WeightSet, opt
 
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
   const positionIds = g.input('position_ids', 'int64', ['B', 'T']);
-  // onnxruntime's GroupQueryAttention (rotary, cache append, causal attention in one kernel) wants head dims of 16·k.
-  const useGqa = ctx.fused && cache && D % 16 === 0 && opts.loraLayout === 'packed';
+  const useGqa = usesGroupQueryAttention(cfg, opts);
   if (opts.kvDtype && !useGqa) throw new Error('kvDtype needs the fused serving graph (GroupQueryAttention)');
   const kvDtype = opts.kvDtype ?? dtype;
   const pasts = cache
@@ -384,7 +392,7 @@ function groupedSelfAttention(
 ): { out: Value; present?: { key: Value; value: Value } } {
   const g = ctx.g;
   const { numHeads: H, numKvHeads: KV, headDim: D } = ctx.cfg;
-  const qkv = groupLinear(ctx, x, layer, 'qkv', lora); // [B, T, (H + 2·KV)·D]
+  const [qkv] = groupLinear(ctx, x, layer, 'qkv', lora); // [B, T, (H + 2·KV)·D]
   let out: Value;
   let present: { key: Value; value: Value } | undefined;
   if (attend.gqa && past && attend.rope.kind === 'fused') {
@@ -404,7 +412,7 @@ function groupedSelfAttention(
     const [q, k, v] = g.split(qkv, [H * D, KV * D, KV * D], -1);
     ({ out, present } = attention(ctx, layer, q, k, v, attend, past));
   }
-  return { out: groupLinear(ctx, out, layer, 'o', lora), present };
+  return { out: groupLinear(ctx, out, layer, 'o', lora)[0], present };
 }
 
 /** Rotary, the cache append and attention of projected q [B, T, H·D], k and v [B, T, KV·D]; returns [B, T, H·D]. */
@@ -476,30 +484,18 @@ function mlp(ctx: DecoderContext, x: Value, layer: number, lora: (t: LoraTarget)
 /** Serving's MLP: gate and up as one projection, then down. */
 function groupedMlp(ctx: DecoderContext, x: Value, layer: number, lora: Map<string, Value>): Value {
   const g = ctx.g;
-  const I = ctx.cfg.intermediateSize;
-  let [gate, up] = g.split(groupLinear(ctx, x, layer, 'gate_up', lora), [I, I], -1); // [B, T, I] each
-  // gate/up keep one B each (lora.ts): their down projections are one MatMul, split.
-  const A = lora.get(packedLoraName(layer, 'gate_up', 'A'));
-  if (A) {
-    const targets = (['gate_proj', 'up_proj'] as const).filter((t) => lora.has(packedLoraName(layer, t, 'B')));
-    const rank = lora.get(packedLoraName(layer, targets[0], 'B'))!.shape![0] as number;
-    const downs = g.split(g.matmul(x, g.cast(A, ctx.dtype)), targets.map(() => rank), -1);
-    const update = (t: string, i: number) => g.matmul(downs[i], g.cast(lora.get(packedLoraName(layer, t, 'B'))!, ctx.dtype));
-    targets.forEach((t, i) => {
-      if (t === 'gate_proj') gate = g.add(gate, update(t, i));
-      else up = g.add(up, update(t, i));
-    });
-  }
-  return groupLinear(ctx, g.mul(g.mul(gate, g.sigmoid(gate)), up), layer, 'down', lora); // [B, T, C]
+  const [gate, up] = groupLinear(ctx, x, layer, 'gate_up', lora); // [B, T, I] each
+  return groupLinear(ctx, g.mul(g.mul(gate, g.sigmoid(gate)), up), layer, 'down', lora)[0]; // [B, T, C]
 }
 
 /**
  * A projection group of serving (lora.ts LORA_GROUPS): the members' weights stacked as one
  * (4-bit: one MatMulNBits; otherwise one MatMul on the concatenated transposes, which onnxruntime
- * folds at load), their biases likewise, plus the group's packed LoRA update x·A·B when its B is
- * stacked (gate/up add theirs after the split: groupedMlp).
+ * folds at load), their biases likewise, plus the group's packed LoRA update: one down MatMul
+ * x·A for all members, then, with a stacked B, one up MatMul on the whole output, returned packed
+ * ([y]); with a B per member, the output split by member and each one's update added to its part.
  */
-function groupLinear(ctx: DecoderContext, x: Value, layer: number, group: string, lora: Map<string, Value>): Value {
+function groupLinear(ctx: DecoderContext, x: Value, layer: number, group: string, lora: Map<string, Value>): Value[] {
   const g = ctx.g;
   const { members, stackedB } = LORA_GROUPS.find((gr) => gr.name === group)!;
   const names = members.map((t) => moduleName(layer, t));
@@ -515,8 +511,15 @@ function groupLinear(ctx: DecoderContext, x: Value, layer: number, group: string
     y = g.add(y, b.length > 1 ? g.concat(b, 0) : b[0]);
   }
   const A = lora.get(packedLoraName(layer, group, 'A'));
-  if (A && stackedB) y = g.add(y, g.matmul(g.matmul(x, g.cast(A, ctx.dtype)), g.cast(lora.get(packedLoraName(layer, group, 'B'))!, ctx.dtype)));
-  return y;
+  const down = A && g.matmul(x, g.cast(A, ctx.dtype)); // [.., n·r]
+  const B = (part: string) => g.cast(lora.get(packedLoraName(layer, part, 'B'))!, ctx.dtype);
+  if (stackedB) return [down ? g.add(y, g.matmul(down, B(group))) : y];
+  const parts = members.length > 1 ? g.split(y, members.map((t) => projectionDimsOf(ctx.cfg, t).out), -1) : [y];
+  if (!down) return parts;
+  const targeted = members.filter((t) => lora.has(packedLoraName(layer, t, 'B')));
+  const rank = A.shape![1] as number / targeted.length;
+  const downs = targeted.length > 1 ? g.split(down, targeted.map(() => rank), -1) : [down];
+  return parts.map((part, i) => (targeted.includes(members[i]) ? g.add(part, g.matmul(downs[targeted.indexOf(members[i])], B(members[i]))) : part));
 }
 
 /** 4-bit weights of projections that read the same input, as one weight with their rows stacked. */

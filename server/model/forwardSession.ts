@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../graph/builder';
 import type { ModelConfig } from './config';
-import { buildDecoder, pastName, presentName, type ComputeDType, type WeightSet } from './decoder';
+import { buildDecoder, pastName, presentName, usesGroupQueryAttention, type ComputeDType, type DecoderOptions, type WeightSet } from './decoder';
 import type { ModelFolder } from './folder';
 import { loraTensors, packedLoraTensors, packLora, type LoraSpec, LORA_TARGETS } from './lora';
 import { createSession, weightFiles, writeModelFile, type Provider } from './session';
@@ -75,10 +75,13 @@ export interface ForwardStats {
   q4: boolean;
 }
 
+/** The decoder options of the serving graph (packed layout, cache, last logits only). */
+const serveOptions = (dtype: ComputeDType, lora: LoraSpec, fusedKernels: boolean): DecoderOptions => ({ dtype, lora, loraLayout: 'packed', fusedKernels, cache: true, logits: 'last' });
+
 /** Build the cache-mode graph (logits of the last position only, as float32) for a folder. */
 export function buildServeGraph(cfg: ModelConfig, weights: WeightSet, dtype: ComputeDType, lora: LoraSpec, fusedKernels = true, kvDtype?: 'float16'): Graph {
   const g = new Graph(`${cfg.architecture}_serve`);
-  const d = buildDecoder(g, cfg, weights, { dtype, lora, loraLayout: 'packed', fusedKernels, cache: true, logits: 'last', kvDtype });
+  const d = buildDecoder(g, cfg, weights, { ...serveOptions(dtype, lora, fusedKernels), kvDtype });
   const logits = g.output(g.cast(d.logits, 'float32'), 'logits');
   // The log-partition for the sampler's log-probs: one vectorised kernel instead of ~150k exps in JS per token.
   g.output(g.op('ReduceLogSumExp', [logits, g.constant([-1])], { keepdims: 0 }, { out: [{ dtype: 'float32', shape: ['B', 1] }] })[0], 'logits_lse');
@@ -119,7 +122,7 @@ export class ForwardSession {
     const q4 = opts.quantize === 'q4' || (opts.quantize === 'auto' && parameterCount(folder) >= AUTO_Q4_MIN_PARAMS);
     // 4-bit serving (already approximate) keeps its cache in float16 where GroupQueryAttention runs it;
     // full-precision serving keeps the exact numbers.
-    const kvDtype = q4 && fused && dtype === 'float32' && folder.cfg.headDim % 16 === 0 ? 'float16' as const : undefined;
+    const kvDtype = q4 && usesGroupQueryAttention(folder.cfg, serveOptions(dtype, lora, fused)) ? 'float16' as const : undefined;
     if (q4) {
       // Quantising reads every weight into JS (seconds at 0.5B): reuse the .onnx written for the same
       // weight files (path, size, mtime), options and graph version.
