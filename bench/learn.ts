@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import type { learn } from '../protocol';
 import { TrainerProcess } from './learn/trainer';
 import { interact, probe, writeRejected, type Interaction } from './learn/developer';
+import { LatencySampler, percentile } from './learn/latency';
 import { EpisodeStore } from '../server/episodes/store';
 import { PREFERENCES, type Preference } from './learn/preferences';
 import { Evaluator } from './learn/evaluate';
@@ -60,7 +61,6 @@ function gateFacts(r: learn.RoundReport | undefined): string {
   return parts.length ? ` [${parts.join(', ')}]` : '';
 }
 
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN);
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
 const r2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
 const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
@@ -195,15 +195,7 @@ async function runConfig(config: string, ev: Evaluator, cacheDir: string): Promi
     };
     res.bpbBase = await measure(0);
     await probeAll();
-    /** Latency of serve/complete at rotating held-out contexts (never recorded). */
-    const latencyContexts = PREFERENCES.flatMap((p) => p.heldOut.map((c) => ({ p, c })));
-    let li = 0;
-    /** Latency of the next context in the rotation, and which context it was. */
-    const sample = async () => {
-      const k = li++ % latencyContexts.length;
-      const { p, c } = latencyContexts[k];
-      return { k, ms: (await probe(t, p, c)).latencyMs };
-    };
+    const latency = new LatencySampler(t);
 
     for (let round = 1; round <= maxRounds; round++) {
       const inter: Interaction[] = [];
@@ -224,23 +216,11 @@ async function runConfig(config: string, ev: Evaluator, cacheDir: string): Promi
       let report: learn.RoundReport | undefined;
       if (trains) {
         await t.settled(inter.filter((x) => x.events.length).length, 3000);
-        // Idle: one pass over every latency context; during the round: the same rotation until it ends.
-        // Contexts differ in how long their suggestion is, so each during sample is also compared
-        // with its own context's idle sample (the raw percentiles mix contexts in different proportions).
-        const idle = new Map<number, number>();
-        for (let k = 0; k < latencyContexts.length; k++) {
-          const x = await sample();
-          idle.set(x.k, x.ms);
-          res.idleMs.push(x.ms);
-        }
-        let done = false;
-        const round$ = t.trainNow().finally(() => (done = true));
-        while (!done) {
-          const x = await sample();
-          res.duringMs.push(x.ms);
-          res.pairedRatios.push(x.ms / idle.get(x.k)!);
-        }
-        const tn = await round$;
+        // serve/complete latency idle, then through the round (bench/learn/latency.ts).
+        const { result: tn, idleMs, duringMs, pairedRatios } = await latency.around(() => t.trainNow());
+        res.idleMs.push(...idleMs);
+        res.duringMs.push(...duringMs);
+        res.pairedRatios.push(...pairedRatios);
         report = tn.report;
         res.rounds.push({ outcome: report?.outcome ?? `not started: ${tn.reason}`, ...(report?.version ? { version: report.version } : {}), ...(report?.reason ? { reason: report.reason } : {}), ms: report?.ms ?? 0, episodes: report?.episodes ?? 0 });
       }
@@ -276,13 +256,13 @@ function summarize(r: ConfigResult) {
     rounds: r.rounds.length,
     promoted: r.rounds.filter((x) => x.outcome === 'promoted').length,
     rejected: r.rounds.filter((x) => x.outcome === 'rejected').length,
-    round_ms_p50: r.rounds.length ? Math.round(pct(r.rounds.map((x) => x.ms), 0.5)) : null,
-    latency_idle_p50_ms: r2(pct(r.idleMs, 0.5)),
-    latency_idle_p95_ms: r2(pct(r.idleMs, 0.95)),
-    latency_during_p50_ms: r2(pct(r.duringMs, 0.5)),
-    latency_during_p95_ms: r2(pct(r.duringMs, 0.95)),
-    latency_paired_ratio_p50: r2(pct(r.pairedRatios, 0.5)),
-    latency_paired_ratio_p95: r2(pct(r.pairedRatios, 0.95)),
+    round_ms_p50: r.rounds.length ? Math.round(percentile(r.rounds.map((x) => x.ms), 0.5)) : null,
+    latency_idle_p50_ms: r2(percentile(r.idleMs, 0.5)),
+    latency_idle_p95_ms: r2(percentile(r.idleMs, 0.95)),
+    latency_during_p50_ms: r2(percentile(r.duringMs, 0.5)),
+    latency_during_p95_ms: r2(percentile(r.duringMs, 0.95)),
+    latency_paired_ratio_p50: r2(percentile(r.pairedRatios, 0.5)),
+    latency_paired_ratio_p95: r2(percentile(r.pairedRatios, 0.95)),
     inverted_labels_promoted: r.invertedPromoted,
     ...(r.controlPromoted !== undefined ? { true_labels_promoted: r.controlPromoted } : {}),
     seconds: Math.round(r.seconds),

@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TrainerProcess } from './learn/trainer';
-import { interact, probe } from './learn/developer';
+import { interact } from './learn/developer';
+import { LatencySampler, percentile } from './learn/latency';
 import { PREFERENCES } from './learn/preferences';
 
 const argv = process.argv.slice(2);
@@ -58,24 +59,15 @@ async function main() {
       }
       const status = await t.settled(recorded, 60_000);
       log(`${recorded} episodes recorded, ${status.pending} waiting for a round`);
-      // Suggestion latency at the held-out contexts: one pass idle, then the same rotation while the
-      // round runs; each sample during the round over its own context's idle sample.
-      const contexts = PREFERENCES.flatMap((p) => p.heldOut.map((c) => ({ p, c })));
-      const idle = [] as number[];
-      for (const { p, c } of contexts) idle.push((await probe(t, p, c)).latencyMs);
-      const paired = [] as number[];
-      const r0 = Date.now();
-      let done = false;
-      const round = t.trainNow().finally(() => (done = true));
-      for (let k = 0; !done; k++) {
-        const { p, c } = contexts[k % contexts.length];
-        paired.push((await probe(t, p, c)).latencyMs / idle[k % contexts.length]);
-      }
-      const tn = await round;
-      const roundMs = Date.now() - r0;
-      const pct = (xs: number[], q: number) => (xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] * 100) / 100 : null);
-      const latency = { idle_p50_ms: pct(idle, 0.5), samples_during: paired.length, paired_ratio_p50: pct(paired, 0.5), paired_ratio_p95: pct(paired, 0.95) };
-      log(`suggestions during the round: ${paired.length}, their latency over the same context's idle one: p50 ${latency.paired_ratio_p50}×, p95 ${latency.paired_ratio_p95}× (idle p50 ${latency.idle_p50_ms} ms)`);
+      // Suggestion latency idle, then asked back to back through the round (bench/learn/latency.ts).
+      const { result, idleMs, pairedRatios } = await new LatencySampler(t).around(async () => {
+        const r0 = Date.now();
+        return { tn: await t.trainNow(), roundMs: Date.now() - r0 };
+      });
+      const { tn, roundMs } = result;
+      const q = (xs: number[], p: number) => Math.round(percentile(xs, p) * 100) / 100;
+      const latency = { idle_p50_ms: q(idleMs, 0.5), samples_during: pairedRatios.length, paired_ratio_p50: q(pairedRatios, 0.5), paired_ratio_p95: q(pairedRatios, 0.95) };
+      log(`suggestions during the round: ${pairedRatios.length}, their latency over the same context's idle one: p50 ${latency.paired_ratio_p50}×, p95 ${latency.paired_ratio_p95}× (idle p50 ${latency.idle_p50_ms} ms)`);
       const afterRss = rssMb(t.child.pid);
       const rep = tn.report;
       console.log(`model ${preset}: round ${rep?.outcome ?? 'not started'}${rep?.reason ? ` (${rep.reason})` : ''} in ${(roundMs / 1000).toFixed(1)} s wall (${rep?.steps ?? 0} steps over ${rep?.episodes ?? 0} episodes; trainer's own figure ${((rep?.ms ?? 0) / 1000).toFixed(1)} s); trainer ready after ${(readyMs / 1000).toFixed(1)} s (${readyRss} MB resident, ${afterRss} MB after the round)`);
