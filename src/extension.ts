@@ -60,6 +60,12 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     }),
   });
   running = trainer;
+  /** The model and serving settings, sent to the running trainer. */
+  const configure = () => {
+    void trainer
+      .sendRequest(lifecycle.configure, { modelPath: effectiveModelPath(setting().get<string>('model.path', ''), context.extensionPath), serving: servingSettings() })
+      .catch((err) => log.error(`configure failed: ${err}`));
+  };
   context.subscriptions.push(log, optIn, statusBar, statusView, changed, trainer);
   const signals = registerCompletionsAndSignals(context, trainer, log);
   const modelSetup = new ModelSetup(context, trainer, log);
@@ -98,12 +104,12 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     trainer.onDidStart(() => modelSetup.nudgeIfNoModel()),
     optIn.onDidChange(() => void sync().finally(refresh)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => optIn.trustChanged()),
+    // A setting that changes while the trainer starts (after it read its initialize params, before it is
+    // ready: a slow start, or user settings that arrive late) reaches it when it is ready; the same
+    // settings again reload nothing.
+    trainer.onDidStart(configure),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if ((e.affectsConfiguration('hindsight.model.path') || e.affectsConfiguration('hindsight.serving')) && trainer.isReady) {
-        void trainer
-          .sendRequest(lifecycle.configure, { modelPath: effectiveModelPath(setting().get<string>('model.path', ''), context.extensionPath), serving: servingSettings() })
-          .catch((err) => log.error(`configure failed: ${err}`));
-      }
+      if ((e.affectsConfiguration('hindsight.model.path') || e.affectsConfiguration('hindsight.serving')) && trainer.isReady) configure();
     }),
     vscode.commands.registerCommand('hindsight.enableWorkspace', async (): Promise<EnableOutcome> => {
       const outcome = await optIn.enable();
