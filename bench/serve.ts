@@ -2,14 +2,16 @@
 // bandwidth (both via onnxruntime, as the model uses it), then per model: load, prefill tok/s,
 // decode tok/s, time to first token, a whole suggestion through the serving worker (cold and with
 // the KV cache of the previous keystroke's prompt), the longest event-loop stall while serving,
-// and decode speed as a fraction of the bandwidth roofline of the weights one token reads. Side by
-// side, llama.cpp (node-llama-cpp) on the same weights written as GGUF by the project (F32 for the
-// tiny model, Q4_0 against our 4-bit at the 0.5B geometry), same threads, same token ids, runs
-// interleaved: prefill, decode and a suggestion cold and warm, with the F32 conversion's
-// next-token agreement as the correctness check (`vs_llama_cpp`: our speed over llama.cpp's, > 1
-// is faster); then prefill and decode again with the same rank-16 adapter on both sides, ours
-// swapped in and llama.cpp's the exported GGUF LoRA (`vs_llama_cpp_adapter`). Models are generated (random weights, real geometry). Prints a table, then one JSON
-// line. Usage: npm run bench:serve [-- --only tiny] [--threads N] [--no-llama]
+// and decode speed as a fraction of the bandwidth roofline of the weights one token reads; all of
+// it through the base model's serving graph (no LoRA inputs), as Hindsight serves before its first
+// adapter. Side by side, llama.cpp (node-llama-cpp) on the same weights written as GGUF by the
+// project (F32 for the tiny model, Q4_0 against our 4-bit at the 0.5B geometry), same threads,
+// same token ids, runs interleaved: prefill, decode and a suggestion cold and warm, with the F32
+// conversion's next-token agreement as the correctness check (`vs_llama_cpp`: our speed over
+// llama.cpp's, > 1 is faster); then prefill and decode again with the same rank-16 adapter on both
+// sides, ours swapped into the graph with LoRA inputs and llama.cpp's the exported GGUF LoRA
+// (`vs_llama_cpp_adapter`). Models are generated (random weights, real geometry). Prints a table,
+// then one JSON line. Usage: npm run bench:serve [-- --only tiny] [--threads N] [--no-llama]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,7 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../server/graph/builder';
 import { openModelFolder, checkpointTensors, type ModelFolder } from '../server/model/folder';
-import { DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
+import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
 import { ModelServer } from '../server/serve/modelServer';
 import { sampleToken } from '../server/serve/sampling';
 import { exportAdapterGguf, exportModelGguf, type GgufWeights } from '../server/export/ggufModel';
@@ -97,7 +99,7 @@ const PROMPT_TOKENS = 512;
 const DECODE_STEPS = 24;
 
 async function directFigures(f: ModelFolder, opts: ForwardOptions, variant: string, gbps: number): Promise<ModelRow & { promptLogits: Float32Array }> {
-  const fwd = await ForwardSession.create(f, { ...opts, intraOpThreads: threads });
+  const fwd = await ForwardSession.create(f, { ...opts, lora: BASE_SERVE_LORA, intraOpThreads: threads });
   const prompt = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919) % 150000);
   // Correctness first: prefill + decode must equal a longer prefill (the KV cache is right).
   const a = await fwd.step(prompt.slice(0, 64), fwd.emptyCache());
@@ -146,7 +148,7 @@ interface Served {
 
 async function servedFigures(dir: string, opts: ForwardOptions): Promise<Served> {
   const t0 = performance.now();
-  const server = await ModelServer.start(dir, { ...opts, intraOpThreads: threads });
+  const server = await ModelServer.start(dir, { ...opts, lora: BASE_SERVE_LORA, intraOpThreads: threads });
   const coldLoadMs = performance.now() - t0;
   const prefix = Array.from({ length: 38 }, (_, i) => `    total_${i} = compute(values[${i}], scale=${i % 7})\n`).join('') + '    result = ';
   const suffix = '\n    return result\n';
@@ -254,8 +256,10 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
   t0 = performance.now();
   const llama = await LlamaCppRunner.load(file, threads);
   const llamaLoadMs = performance.now() - t0;
-  const fwd = await ForwardSession.create(f, { ...opts, intraOpThreads: threads });
-  const base = await interleaved(fwd, llama, prompt);
+  // The base model as Hindsight serves it before its first adapter: the graph without LoRA inputs.
+  const baseFwd = await ForwardSession.create(f, { ...opts, lora: BASE_SERVE_LORA, intraOpThreads: threads });
+  const base = await interleaved(baseFwd, llama, prompt);
+  await baseFwd.release();
   // The suggestion, as serving runs it: the served prompt's ids, then 16 sampled tokens; then one keystroke later.
   await llama.prefill([1]);
   let t = performance.now();
@@ -267,7 +271,8 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
   await llama.dispose();
   log(`  llama.cpp ${gguf.toUpperCase()}: loaded in ${llamaLoadMs.toFixed(0)} ms; warm suggestion reused ${warm.reused} tokens`);
   // The same again with one rank-16 adapter on every projection on both sides (Hindsight serves
-  // its adapter once it has learned; llama.cpp runs the exported GGUF LoRA).
+  // its adapter once it has learned, through the graph with LoRA inputs; llama.cpp runs the exported GGUF LoRA).
+  const fwd = await ForwardSession.create(f, { ...opts, intraOpThreads: threads });
   const adapter = initAdapter(f.cfg, fwd.lora, 'bench', 7);
   const r = seededRandom(11);
   for (const [name, v] of adapter.tensors) if (name.includes('lora_B')) for (let i = 0; i < v.length; i++) v[i] = (r() - 0.5) * 0.05;

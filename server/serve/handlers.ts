@@ -3,13 +3,17 @@
 // gives the trainer `setAdapter(version, tensors)` to swap adapters in without a pause. Expected
 // outcomes are values: no model, still loading, load failure → 'unavailable'. A serving worker
 // that stopped is replaced on the next request (its pending ones answer 'failed').
+// Until there is an adapter the model serves through a graph without LoRA inputs (faster); the
+// first adapter loads the LoRA graph in a second worker while the first keeps serving, then that
+// one takes over (a handover: no request waits for it).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { MessageConnection } from 'vscode-jsonrpc';
 import { serve, type lifecycle } from '../../protocol';
 import type { ServerContext } from '../context';
-import type { ForwardOptions } from '../model/forwardSession';
+import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, type ForwardOptions } from '../model/forwardSession';
 import type { LoraSpec } from '../model/lora';
+import { AdapterStore } from '../train/adapterStore';
 import { ModelServer } from './modelServer';
 import { prefixWithHint } from '../judge/hintPlacement';
 import { GenerationRecords, toWire } from './generation';
@@ -37,10 +41,24 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   let loadedPath = '';
   let loadedKey = '';
   let failure: string | undefined;
+  let loadedOptions: Omit<ForwardOptions, 'log'> = {};
   let adapter: { version: number; tensors: Map<string, Float32Array>; spec?: LoraSpec } | undefined;
   const generations = new GenerationRecords();
   const busy = new SharedArrayBuffer(4);
   const generating = new Int32Array(busy);
+  const serveLog = (level: 'info' | 'warn' | 'error', message: string) => ctx.log(level, `serve: ${message}`);
+
+  /** An adapter with weights needs the graph with LoRA inputs; version 0 (the base) does not. */
+  const learned = () => (adapter?.tensors.size ?? 0) > 0;
+  /** Adapters stored by an earlier session: the learning loop will serve one shortly, so load the LoRA graph at once. */
+  const storedAdapters = () => {
+    try {
+      return !!ctx.storageDir && new AdapterStore(path.join(ctx.storageDir, 'adapters')).versions().length > 0;
+    } catch {
+      return false;
+    }
+  };
+  const loraFor = (): LoraSpec => fixed?.lora ?? (learned() || storedAdapters() ? (adapter?.spec ?? DEFAULT_SERVE_LORA) : BASE_SERVE_LORA);
 
   // A changed model folder or serving setting reloads the model; anything else keeps it. Every
   // step is reported as the model state (ctx.setModel) the editor shows next to the trainer state.
@@ -50,6 +68,7 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     if (key === loadedKey) return;
     loadedKey = key;
     loadedPath = modelPath;
+    loadedOptions = options;
     const previous = server;
     server = undefined;
     failure = undefined;
@@ -61,15 +80,16 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
       await previous?.dispose();
       if (!modelPath) return undefined;
       try {
-        const s = await ModelServer.start(modelPath, options, (level, message) => ctx.log(level, `serve: ${message}`), (step, fraction) => {
+        const s = await ModelServer.start(modelPath, { ...options, lora: loraFor() }, serveLog, (step, fraction) => {
           if (current()) ctx.setModel({ kind: 'loading', path: modelPath, name, step, ...(fraction !== undefined ? { fraction } : {}), startedAt });
         });
         if (!current()) {
           await s.dispose(); // the path or a setting changed while this one was loading
           return undefined;
         }
-        if (adapter) await s.setAdapter(adapter.version, adapter.tensors, adapter.spec);
+        if (adapter && !(learned() && !hasLora(s))) await s.setAdapter(adapter.version, adapter.tensors, adapter.spec);
         server = s;
+        if (learned() && !hasLora(s)) void apply().catch(() => undefined); // an adapter arrived during the load: hand over (logged there)
         const i = s.info;
         ctx.setModel({ kind: 'ready', path: modelPath, facts: i.facts, weights: i.weights, compute: i.compute, device: i.provider, loadMs: Math.round(i.loadMs) });
         return s;
@@ -119,11 +139,45 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
     }
   });
 
+  /**
+   * The LoRA graph's server replaces `from` (the base graph's): loaded in a second worker while
+   * `from` serves, then requests go to it and `from` closes once what it runs has answered.
+   * Undefined when the model changed meanwhile.
+   */
+  const handover = async (from: ModelServer, spec: LoraSpec): Promise<ModelServer | undefined> => {
+    const key = loadedKey;
+    const t0 = performance.now();
+    serveLog('info', `the first adapter: loading the model with LoRA inputs (rank ${spec.rank}) beside the one serving`);
+    const next = await ModelServer.start(loadedPath, { ...loadedOptions, lora: spec }, serveLog);
+    if (loadedKey !== key || server !== from) {
+      await next.dispose();
+      return undefined;
+    }
+    server = next;
+    serveLog('info', `handed over to the LoRA graph after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await from.dispose(true);
+    return next;
+  };
+
+  // Adapter changes apply one at a time, in order (a handover takes seconds).
+  let applying: Promise<void> = Promise.resolve();
+  const apply = (): Promise<void> => {
+    const run = applying.then(async () => {
+      let s = server;
+      const a = adapter;
+      // A dead or loading server gets it when it starts (load() applies `adapter`).
+      if (!a || !s || s.dead) return;
+      if (learned() && !hasLora(s)) s = await handover(s, a.spec ?? DEFAULT_SERVE_LORA);
+      if (s && adapter === a) await s.setAdapter(a.version, a.tensors, a.spec);
+    });
+    applying = run.catch((e) => serveLog('error', `adapter not applied: ${(e as Error).message}`));
+    return run;
+  };
+
   const area: ServeArea = {
     async setAdapter(version, tensors, spec) {
       adapter = { version, tensors, spec };
-      // A dead server gets it when it restarts (load() applies `adapter`).
-      if (server && !server.dead) await server.setAdapter(version, tensors, spec);
+      await apply();
       ctx.setAdapterVersion(version);
     },
     current: () => server,
@@ -133,6 +187,9 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
   };
   return area;
 }
+
+/** Whether the server's graph takes LoRA inputs (the base graph has none). */
+const hasLora = (s: ModelServer) => s.info.lora.targets.length > 0;
 
 /**
  * Serving threads when hindsight.serving.threads is 0: one core is left to the editor and the

@@ -93,9 +93,12 @@ export class ModelServer {
     if (spec) this.info.lora = spec;
   }
 
-  /** Cancels the completions in flight, then closes the worker once they have answered. */
-  async dispose(): Promise<void> {
-    for (const id of this.running) Atomics.store(this.cancelRing, this.cancelSlot++ % CANCEL_SLOTS, id);
+  /**
+   * Cancels the completions in flight (unless `finishRunning`: a handover to another server lets
+   * them end as they would have), then closes the worker once they have answered.
+   */
+  async dispose(finishRunning = false): Promise<void> {
+    if (!finishRunning) for (const id of this.running) Atomics.store(this.cancelRing, this.cancelSlot++ % CANCEL_SLOTS, id);
     await this.channel.close();
   }
 }
