@@ -3,20 +3,23 @@
 // threads), one 512-token prefill then decode steps; per op type, milliseconds per token and the
 // share of the step (and per op for the 512-token prefill), and the time outside ORT's kernels (the host round trip: feeds, fetches,
 // thread wake-ups). Also decode speed with ORT's idle threads spinning and not (serving does not
-// let them spin), interleaved. Prints a table, then one JSON line.
-// Usage: npm run bench:profile [-- --preset tiny|qwen2.5-coder-0.5b] [--threads N] [--steps N]
+// let them spin), interleaved. `--graph base` (default) profiles the base model's serving graph (no
+// LoRA inputs, as served before the first adapter), `--graph lora` the one with the rank-16 branch.
+// Prints a table, then one JSON line.
+// Usage: npm run bench:profile [-- --preset tiny|qwen2.5-coder-0.5b] [--threads N] [--steps N] [--graph base|lora]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModelFolder } from '../server/model/folder';
-import { ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
+import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
 const preset = arg('preset') ?? 'qwen2.5-coder-0.5b';
 const threads = Number(arg('threads') ?? os.availableParallelism());
 const steps = Number(arg('steps') ?? 16);
+const graph = arg('graph') === 'lora' ? 'lora' : 'base';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const PROMPT = Array.from({ length: 512 }, (_, i) => (i * 7919) % 150000);
 
@@ -37,14 +40,14 @@ async function decodeMsPerToken(fwd: ForwardSession, n: number): Promise<number>
 }
 
 async function main() {
-  log(`bench:profile on ${os.cpus()[0]?.model ?? 'cpu'}, ${threads} threads, load average ${os.loadavg()[0].toFixed(1)}`);
+  log(`bench:profile on ${os.cpus()[0]?.model ?? 'cpu'}, ${graph} graph, ${threads} threads, load average ${os.loadavg()[0].toFixed(1)}`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-profile-'));
   try {
     const dir = path.join(root, preset);
     execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'make-model.ts'), '--preset', preset, '--out', dir, '--dtype', preset === 'tiny' ? 'F32' : 'BF16'], { stdio: 'ignore' });
     const f = openModelFolder(dir);
     const quantize: ForwardOptions['quantize'] = preset === 'tiny' ? 'none' : 'q4';
-    const common: ForwardOptions = { quantize, intraOpThreads: threads, cacheDir: root };
+    const common: ForwardOptions = { quantize, intraOpThreads: threads, cacheDir: root, lora: graph === 'base' ? BASE_SERVE_LORA : DEFAULT_SERVE_LORA };
 
     // Spinning idle threads or not, interleaved (each session built once; the graph file is cached).
     const still = await ForwardSession.create(f, { ...common, spin: false });
@@ -99,7 +102,7 @@ async function main() {
     console.log(`\nprefill of ${PROMPT.length} tokens: ${((prefillRun?.dur ?? 0) / 1000).toFixed(0)} ms in session.run`);
     for (const [op, us] of prefillRows.slice(0, 8)) console.log(`${op.padEnd(28)}${(us / 1000).toFixed(1).padStart(10)}${`${((100 * us) / (prefillRun?.dur ?? 1)).toFixed(1)} %`.padStart(8)}`);
     console.log(JSON.stringify({
-      bench: 'profile', preset, threads, load_avg: Math.round(os.loadavg()[0] * 10) / 10, steps,
+      bench: 'profile', preset, graph, threads, load_avg: Math.round(os.loadavg()[0] * 10) / 10, steps,
       decode_ms_per_token: Math.round(wall * 100) / 100, session_run_ms: Math.round(perToken(runUs) * 100) / 100, kernels_ms: Math.round(perToken(kernels) * 100) / 100,
       by_op_ms: Object.fromEntries(rows.map(([op, us]) => [op, Math.round(perToken(us) * 100) / 100])),
       prefill_ms: Math.round((prefillRun?.dur ?? 0) / 1000), prefill_by_op_ms: Object.fromEntries(prefillRows.map(([op, us]) => [op, Math.round(us / 1000)])),

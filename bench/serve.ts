@@ -188,23 +188,23 @@ interface SideBySide {
   f32_same_top1: boolean;
 }
 
-/** Prefill and decode, ours then llama.cpp's, REPS times (medians): the same token ids, greedy. */
+/**
+ * Prefill and decode, ours then llama.cpp's, REPS times (medians): the same token ids, greedy.
+ * Each side runs its part once untimed right before the timed run: just after the other engine
+ * ran, the first ~25 tokens of either were up to 30 % slower (`.cache` probe: ours 23-27 ms a token
+ * right after llama.cpp, 20 ms after itself; llama.cpp 28 ms right after ours, 20-22 after
+ * itself), a cost of taking turns that neither pays when it serves alone.
+ */
 async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: number[]): Promise<Speeds> {
   const times = { oursPrefill: [] as number[], llamaPrefill: [] as number[], oursDecode: [] as number[], llamaDecode: [] as number[] };
-  await fwd.step(prompt.slice(0, 16), fwd.emptyCache()); // warm-up
-  await llama.prefill(prompt.slice(0, 16));
   // Each timed part starts after a pause: the other side's pool threads (llama.cpp's poll for work
   // after a graph) are asleep again, not sharing the cores with the part being timed.
   const settle = () => new Promise((r) => setTimeout(r, 200));
-  for (let r = 0; r < REPS; r++) {
+  const ours = async () => {
     await settle();
     let t = performance.now();
     const first = await fwd.step(prompt, fwd.emptyCache());
-    times.oursPrefill.push(performance.now() - t);
-    await settle();
-    t = performance.now();
-    await llama.prefill(prompt);
-    times.llamaPrefill.push(performance.now() - t);
+    const prefill = performance.now() - t;
     let cache = first.cache;
     let id = 1;
     await settle();
@@ -212,14 +212,30 @@ async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: n
     for (let i = 0; i < DECODE_STEPS; i++) {
       const s = await fwd.step([id], cache);
       cache = s.cache;
-      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random, undefined, s.lse).id;
+      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random, undefined, s.lse).id; // the log-partition from the graph, as serving takes it
     }
-    times.oursDecode.push((performance.now() - t) / DECODE_STEPS);
-    id = 1;
+    return { prefill, decode: (performance.now() - t) / DECODE_STEPS };
+  };
+  const theirs = async () => {
+    await settle();
+    let t = performance.now();
+    await llama.prefill(prompt);
+    const prefill = performance.now() - t;
+    let id = 1;
     await settle();
     t = performance.now();
     for (let i = 0; i < DECODE_STEPS; i++) id = await llama.step(id);
-    times.llamaDecode.push((performance.now() - t) / DECODE_STEPS);
+    return { prefill, decode: (performance.now() - t) / DECODE_STEPS };
+  };
+  for (let r = 0; r < REPS; r++) {
+    await ours(); // untimed: back in its stride after the other engine's turn
+    const o = await ours();
+    times.oursPrefill.push(o.prefill);
+    times.oursDecode.push(o.decode);
+    await theirs();
+    const l = await theirs();
+    times.llamaPrefill.push(l.prefill);
+    times.llamaDecode.push(l.decode);
   }
   const speeds = (prefill: number[], decode: number[]) => ({ prefill_tok_s: PROMPT_TOKENS / (median(prefill) / 1000), decode_tok_s: 1000 / median(decode) });
   return { ours: speeds(times.oursPrefill, times.oursDecode), llama: speeds(times.llamaPrefill, times.llamaDecode) };
