@@ -197,6 +197,9 @@ interface SideBySide {
  */
 async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: number[]): Promise<Speeds> {
   const times = { oursPrefill: [] as number[], llamaPrefill: [] as number[], oursDecode: [] as number[], llamaDecode: [] as number[] };
+  // This process just wrote gigabytes of GGUF: collect that garbage now (npm script: --expose-gc),
+  // not while V8's collector threads share the two cores with the engines being timed.
+  (globalThis as { gc?: () => void }).gc?.();
   // Each timed part starts after a pause: the other side's pool threads (llama.cpp's poll for work
   // after a graph) are asleep again, not sharing the cores with the part being timed.
   const settle = () => new Promise((r) => setTimeout(r, 200));
