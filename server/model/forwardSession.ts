@@ -19,6 +19,12 @@ export interface ForwardOptions {
   dtype?: Exclude<ComputeDType, 'float64'>;
   /** LoRA geometry the graph takes as inputs (default rank 16, alpha 32, all projections). */
   lora?: LoraSpec;
+  /**
+   * Other LoRA geometries whose 4-bit graph files are written too when this load converts the
+   * weights (the conversion is most of a first load: 8 of 11 s at 0.5B), so loading one of them
+   * later (serving's handover to the LoRA graph at the first adapter) takes under a second.
+   */
+  prepare?: LoraSpec[];
   providers?: Provider[];
   intraOpThreads?: number;
   /** Root of the generated-files cache (one folder per model content; see modelCache.ts). Default: the OS temp folder. */
@@ -128,20 +134,28 @@ export class ForwardSession {
     // 4-bit serving (already approximate) keeps its cache in float16 where GroupQueryAttention runs it;
     // full-precision serving keeps the exact numbers.
     const kvDtype = q4 && usesGroupQueryAttention(folder.cfg, serveOptions(dtype, lora, fused)) ? 'float16' as const : undefined;
+    // One family of files per graph kind: a new file replaces the older ones of its family only.
+    const family = (precision: string, spec: LoraSpec) => `serve-${dtype}-${precision}${plain}-r${spec.rank}${spec.targets.length ? '' : '-base'}`;
     if (q4) {
       // Quantising reads every weight into JS (seconds at 0.5B): reuse the .onnx written for the same
       // weight files (path, size, mtime), options and graph version.
-      const stem = `serve-${dtype}-q4${plain}-r${lora.rank}-${cacheKey(folder, dtype, lora)}`;
-      const hit = fs.readdirSync(dir).find((f) => f.startsWith(`.hindsight-${stem}-`) && f.endsWith('.onnx'));
+      const stem = (spec: LoraSpec) => `${family('q4', spec)}-${cacheKey(folder, dtype, spec)}`;
+      const cached = (spec: LoraSpec) => fs.readdirSync(dir).find((f) => f.startsWith(`.hindsight-${stem(spec)}-`) && f.endsWith('.onnx'));
+      const hit = cached(lora);
       if (hit) file = path.join(dir, hit);
       else {
         weights.quantized = quantizeWeights(folder.cfg, folder.tensors, (f) => progress('converting the weights to 4-bit', f));
+        const write = (spec: LoraSpec) => {
+          const kv = usesGroupQueryAttention(folder.cfg, serveOptions(dtype, spec, fused)) ? 'float16' as const : undefined;
+          return writeModelFile(dir, stem(spec), buildServeGraph(folder.cfg, weights, dtype, spec, fused, kv).encode({ '': 21, 'com.microsoft': 1 }), family('q4', spec));
+        };
         progress('writing the model graph');
-        file = writeModelFile(dir, stem, buildServeGraph(folder.cfg, weights, dtype, lora, fused, kvDtype).encode({ '': 21, 'com.microsoft': 1 }), `serve-${dtype}-q4${plain}-r${lora.rank}`);
+        file = write(lora);
+        for (const spec of opts.prepare ?? []) if (!cached(spec)) write(spec);
       }
     } else {
       progress('writing the model graph');
-      file = writeModelFile(dir, `serve-${dtype}-none${plain}-r${lora.rank}`, buildServeGraph(folder.cfg, weights, dtype, lora, fused).encode({ '': 21, 'com.microsoft': 1 }));
+      file = writeModelFile(dir, family('none', lora), buildServeGraph(folder.cfg, weights, dtype, lora, fused).encode({ '': 21, 'com.microsoft': 1 }));
     }
     progress('starting ONNX Runtime');
     const { session, provider } = await createSession(file, { providers: opts.providers, intraOpThreads: opts.intraOpThreads, spin: opts.spin ?? false, ...(opts.profilePrefix ? { profilePrefix: opts.profilePrefix } : {}), log: opts.log });

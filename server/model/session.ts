@@ -89,11 +89,19 @@ export function writeModelFile(dir: string, stem: string, bytes: Uint8Array, fam
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, bytes);
     fs.renameSync(tmp, file);
-    for (const old of fs.readdirSync(dir)) {
-      if (old !== name && old.startsWith(`.hindsight-${family}-`) && old.endsWith('.onnx')) fs.rmSync(path.join(dir, old), { force: true });
-    }
+    for (const old of fs.readdirSync(dir)) if (old !== name && ofFamily(old, family)) fs.rmSync(path.join(dir, old), { force: true });
   }
   return file;
+}
+
+/**
+ * Whether a file written by writeModelFile belongs to `family`: its stem is the family, or the
+ * family and one more part (a content key), so `serve-q4-r16` does not claim `serve-q4-r16-base-…`.
+ */
+function ofFamily(file: string, family: string): boolean {
+  const stem = /^\.hindsight-(.+)-[0-9a-f]{12}\.onnx$/.exec(file)?.[1];
+  if (!stem) return false;
+  return stem === family || (stem.startsWith(`${family}-`) && !stem.slice(family.length + 1).includes('-'));
 }
 
 /** The weight files a set of tensors lives in. */

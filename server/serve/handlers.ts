@@ -80,7 +80,9 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
       await previous?.dispose();
       if (!modelPath) return undefined;
       try {
-        const s = await ModelServer.start(modelPath, { ...options, lora: loraFor() }, serveLog, (step, fraction) => {
+        const lora = loraFor();
+        // The base graph's load also writes the LoRA graph's file while the 4-bit weights are at hand, so the handover loads in a second.
+        const s = await ModelServer.start(modelPath, { ...options, lora, ...(lora.targets.length ? {} : { prepare: [DEFAULT_SERVE_LORA] }) }, serveLog, (step, fraction) => {
           if (current()) ctx.setModel({ kind: 'loading', path: modelPath, name, step, ...(fraction !== undefined ? { fraction } : {}), startedAt });
         });
         if (!current()) {

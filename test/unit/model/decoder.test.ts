@@ -175,4 +175,7 @@ test('a new model file replaces the older ones of its family, and leaves other f
   const q = writeModelFile(dir, 'serve-q4-key1', Uint8Array.from([3]), 'serve-q4');
   const q2 = writeModelFile(dir, 'serve-q4-key2', Uint8Array.from([3]), 'serve-q4');
   assert.ok(!fs.existsSync(q) && fs.existsSync(q2) && fs.existsSync(b), 'changed weights (another key) replace the 4-bit file');
+  const longer = writeModelFile(dir, 'serve-q4-base-key1', Uint8Array.from([4]), 'serve-q4-base');
+  const q3 = writeModelFile(dir, 'serve-q4-key3', Uint8Array.from([5]), 'serve-q4');
+  assert.ok(fs.existsSync(longer) && fs.existsSync(q3) && !fs.existsSync(q2), 'a family whose name extends another one is its own');
 });

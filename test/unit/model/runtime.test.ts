@@ -4,11 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openModelFolder } from '../../../server/model/folder';
-import { ForwardSession } from '../../../server/model/forwardSession';
+import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, ForwardSession } from '../../../server/model/forwardSession';
 import { createSession } from '../../../server/model/session';
 import { quantizeQ4, dequantizeQ4 } from '../../../server/model/quantize';
 import { makeModel, PRESETS, Rng } from '../../../scripts/make-model';
 import { tempDir, maxAbsDiff, smallModel } from './fixtures';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readTensorF64, writeSafetensors, type TensorToWrite } from '../../../server/model/safetensors';
 import { loraTensors, type LoraTarget } from '../../../server/model/lora';
@@ -161,4 +162,26 @@ test('the serving graph (grouped projections, GroupQueryAttention, fused norms) 
     check(await fwd.step([seq[7]], b.cache), 8);
     await fwd.release();
   }
+});
+
+test('a 4-bit load writes the graphs it is asked to prepare; the base and LoRA graphs keep their own files', async () => {
+  const f = tinyFolder('prepare');
+  const cacheDir = tempDir('prepare-cache');
+  const steps = (log: string[]) => (step: string) => void (log.includes(step) || log.push(step));
+  const first: string[] = [];
+  const base = await ForwardSession.create(f, { quantize: 'q4', intraOpThreads: 1, cacheDir, lora: BASE_SERVE_LORA, prepare: [DEFAULT_SERVE_LORA], progress: steps(first) });
+  assert.ok(first.includes('converting the weights to 4-bit'));
+  const second: string[] = [];
+  const withLora = await ForwardSession.create(f, { quantize: 'q4', intraOpThreads: 1, cacheDir, lora: DEFAULT_SERVE_LORA, progress: steps(second) });
+  assert.ok(!second.includes('converting the weights to 4-bit'), `the LoRA graph was prepared: ${second.join(', ')}`);
+  assert.notEqual(withLora.stats.modelFile, base.stats.modelFile);
+  assert.ok(fs.existsSync(base.stats.modelFile!), 'the LoRA graph did not replace the base graph\'s file');
+  const third: string[] = [];
+  const baseAgain = await ForwardSession.create(f, { quantize: 'q4', intraOpThreads: 1, cacheDir, lora: BASE_SERVE_LORA, progress: steps(third) });
+  assert.ok(!third.includes('converting the weights to 4-bit'));
+  // Zero B through the LoRA graph is the base graph's model.
+  const a = await baseAgain.step(IDS, baseAgain.emptyCache());
+  const b = await withLora.step(IDS, withLora.emptyCache());
+  assert.ok(maxAbsDiff(a.logits, b.logits) < 1e-4, `${maxAbsDiff(a.logits, b.logits)}`);
+  for (const s of [base, withLora, baseAgain]) await s.release();
 });
