@@ -50,10 +50,13 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
 
   /** An adapter with weights needs the graph with LoRA inputs; version 0 (the base) does not. */
   const learned = () => (adapter?.tensors.size ?? 0) > 0;
-  /** Adapters stored by an earlier session: the learning loop will serve one shortly, so load the LoRA graph at once. */
+  /**
+   * Adapters stored by an earlier session, with recording on: the learning loop (which runs only
+   * then) will serve one shortly, so load the LoRA graph at once.
+   */
   const storedAdapters = () => {
     try {
-      return !!ctx.storageDir && new AdapterStore(path.join(ctx.storageDir, 'adapters')).versions().length > 0;
+      return ctx.recordingEnabled && !!ctx.storageDir && new AdapterStore(path.join(ctx.storageDir, 'adapters')).versions().length > 0;
     } catch {
       return false;
     }

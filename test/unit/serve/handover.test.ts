@@ -25,14 +25,14 @@ after(() => {
 // Greedy, no wall-time budget (a busy machine would cut runs at different tokens).
 const params: serve.CompleteParams = { uri: 'file:///a.py', languageId: 'python', prefix: 'def f(x):\n    return x', suffix: '\n', maxTokens: 8, mode: 'block', timeoutMs: 600_000 };
 
-function serveArea(storageDir: string) {
+function serveArea(storageDir: string, recordingEnabled = true) {
   const handlers = new Map<string, (p: unknown, token: unknown) => unknown>();
   const connection = { onRequest: (type: { method: string }, h: (p: unknown, t: unknown) => unknown) => handlers.set(type.method, h) };
   const hooks = { init: [] as (() => void)[], shut: [] as (() => Promise<void> | void)[] };
   const logs: string[] = [];
   const versions: number[] = [];
   const ctx = {
-    modelPath: dir, cacheDir, storageDir, requireInitialized() {}, log: (_: string, m: string) => logs.push(m), setAdapterVersion: (v: number) => versions.push(v), setModel() {},
+    modelPath: dir, cacheDir, storageDir, recordingEnabled, requireInitialized() {}, log: (_: string, m: string) => logs.push(m), setAdapterVersion: (v: number) => versions.push(v), setModel() {},
     onInitialized: (f: () => void) => hooks.init.push(f),
     onConfigured: () => undefined,
     onShutdown: (f: () => Promise<void>) => hooks.shut.push(f),
@@ -91,9 +91,16 @@ test('the base graph serves until the first adapter, which a second worker takes
   }
 });
 
-test('with adapters stored by an earlier session, serving loads the LoRA graph at once', { timeout: 120_000 }, async () => {
+test('with adapters stored by an earlier session, serving loads the LoRA graph at once (with recording on)', { timeout: 120_000 }, async () => {
   const storage = tempDir('handover-returning');
   fs.mkdirSync(path.join(storage, 'adapters', 'v0001'), { recursive: true });
+  // Recording off: no learning loop will serve them, so the base graph.
+  const off = serveArea(storage, false);
+  try {
+    assert.deepEqual((await off.area.ready())!.info.lora.targets, []);
+  } finally {
+    await off.close();
+  }
   const s = serveArea(storage);
   try {
     const first = await s.area.ready();
