@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModelFolder } from '../server/model/folder';
+import { runInTrainerEnv } from './trainerEnv';
 import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
 
 const argv = process.argv.slice(2);
@@ -40,6 +41,7 @@ async function decodeMsPerToken(fwd: ForwardSession, n: number): Promise<number>
 }
 
 async function main() {
+  runInTrainerEnv();
   log(`bench:profile on ${os.cpus()[0]?.model ?? 'cpu'}, ${graph} graph, ${threads} threads, load average ${os.loadavg()[0].toFixed(1)}`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-profile-'));
   try {

@@ -26,6 +26,7 @@ import { sampleToken } from '../server/serve/sampling';
 import { exportAdapterGguf, exportModelGguf, type GgufWeights } from '../server/export/ggufModel';
 import { initAdapter } from '../server/train/adapter';
 import { seededRandom } from '../server/train/random';
+import { runInTrainerEnv } from './trainerEnv';
 import { LlamaCppRunner } from './llamaCpp';
 
 const argv = process.argv.slice(2);
@@ -313,6 +314,7 @@ async function sideBySide(f: ModelFolder, dir: string, opts: ForwardOptions, fp3
 
 
 async function main() {
+  runInTrainerEnv();
   log(`bench:serve on ${os.cpus()[0]?.model ?? 'cpu'}, ${threads} threads, load average ${os.loadavg()[0].toFixed(1)}`);
   const gflops = await matmulGflops();
   const gbps = await weightReadGbps();

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { episodes, learn, lifecycle, serve } from '../../protocol';
+import { trainerProcessEnv } from '../../src/trainer/processEnv';
 
 export interface TrainerOptions {
   root: string;
@@ -33,7 +34,7 @@ export class TrainerProcess {
   static async start(o: TrainerOptions): Promise<TrainerProcess> {
     const entry = o.source ? ['--import', 'tsx', path.join(o.root, 'server/main.ts')] : [path.join(o.root, 'dist/server.js')];
     if (!o.source && !fs.existsSync(entry[0])) throw new Error(`${entry[0]} is missing: run node scripts/build.mjs (or pass --source)`);
-    const child = spawn(process.execPath, entry, { cwd: o.root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(o.env ?? {}) } });
+    const child = spawn(process.execPath, entry, { cwd: o.root, stdio: ['pipe', 'pipe', 'pipe'], env: trainerProcessEnv({ ...process.env, ...(o.env ?? {}) }) });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const t = new TrainerProcess(child, connection, exited);

@@ -15,6 +15,7 @@ import {
   type RequestType0,
 } from 'vscode-jsonrpc/node';
 import { lifecycle } from '../../protocol';
+import { trainerProcessEnv } from './processEnv';
 import { RestartPolicy, type RestartPolicyOptions } from './restartPolicy';
 
 /** The server's own states plus the client's: 'stopped' (workspace off), 'restarting', 'failed' (gave up). */
@@ -155,8 +156,7 @@ export class TrainerClient implements vscode.Disposable {
   private async spawn(): Promise<void> {
     const log = this.options.log;
     const child = cp.spawn(process.execPath, [this.options.serverPath], {
-      // ELECTRON_RUN_AS_NODE: in desktop VS Code execPath is Electron; this makes it plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: trainerProcessEnv(), // plain Node under Electron, huge pages for the weights (processEnv.ts)
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
