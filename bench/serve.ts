@@ -170,7 +170,7 @@ async function servedFigures(dir: string, opts: ForwardOptions): Promise<Served>
   return { first_load_ms: coldLoadMs, suggestion_ms: coldMs, suggestion_warm_ms: warmMs, max_loop_stall_ms: h.max / 1e6, prompt_tokens: cold.promptTokenIds.length, suggestion_tokens: cold.tokenIds.length, suggestion_warm_tokens: warm.tokenIds.length, prompts: [cold.promptTokenIds, warm.promptTokenIds] };
 }
 
-const REPS = 3;
+const REPS = 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Speeds {
