@@ -237,11 +237,11 @@ test('serve/complete handler: unavailable without a model, a broken folder is re
 });
 
 test('serving options: CPU-only defaults to 4-bit weights for large models, GPU providers keep full weights, env overrides', async () => {
-  assert.deepEqual(serveOptionsFromSettings(undefined, 2), { providers: ['cpu'], intraOpThreads: 1, quantize: 'auto' });
-  assert.deepEqual(serveOptionsFromSettings(undefined, 16), { providers: ['cpu'], intraOpThreads: 8, quantize: 'auto' });
-  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'webgpu', threads: 0, weights: 'auto' }, 4), { providers: ['webgpu', 'cpu'], intraOpThreads: 3, quantize: 'none' });
-  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'cpu', threads: 2, weights: 'full' }, 2), { providers: ['cpu'], intraOpThreads: 2, quantize: 'none' });
-  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'cuda', threads: 0, weights: 'q4' }, 1), { providers: ['cuda', 'cpu'], intraOpThreads: 1, quantize: 'q4' });
+  assert.deepEqual(serveOptionsFromSettings(undefined, 2), { providers: ['cpu'], intraOpThreads: 1, quantize: 'auto', spin: false });
+  assert.deepEqual(serveOptionsFromSettings(undefined, 16), { providers: ['cpu'], intraOpThreads: 8, quantize: 'auto', spin: true }, 'a pool that leaves cores free spins');
+  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'webgpu', threads: 0, weights: 'auto' }, 4), { providers: ['webgpu', 'cpu'], intraOpThreads: 3, quantize: 'none', spin: true });
+  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'cpu', threads: 2, weights: 'full' }, 2), { providers: ['cpu'], intraOpThreads: 2, quantize: 'none', spin: false }, 'every core serving: no spinning');
+  assert.deepEqual(serveOptionsFromSettings({ executionProvider: 'cuda', threads: 0, weights: 'q4' }, 1), { providers: ['cuda', 'cpu'], intraOpThreads: 1, quantize: 'q4', spin: false });
   assert.equal(autoServeThreads(1), 1);
   assert.deepEqual(serveOptionsFromEnv({}), {}, 'no variables: the settings decide');
   assert.deepEqual(serveOptionsFromEnv({ HINDSIGHT_PROVIDERS: 'webgpu,cpu', HINDSIGHT_DTYPE: 'float16' }), { providers: ['webgpu', 'cpu'], dtype: 'float16', quantize: 'none' });
