@@ -61,6 +61,8 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
       return false;
     }
   };
+  /** A server on the base graph while an adapter with weights waits: the handover's case. */
+  const needsHandover = (s: ModelServer) => learned() && !hasLora(s);
   const loraFor = (): LoraSpec => fixed?.lora ?? (learned() || storedAdapters() ? (adapter?.spec ?? DEFAULT_SERVE_LORA) : BASE_SERVE_LORA);
 
   // A changed model folder or serving setting reloads the model; anything else keeps it. Every
@@ -92,9 +94,9 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
           await s.dispose(); // the path or a setting changed while this one was loading
           return undefined;
         }
-        if (adapter && !(learned() && !hasLora(s))) await s.setAdapter(adapter.version, adapter.tensors, adapter.spec);
+        if (adapter && !needsHandover(s)) await s.setAdapter(adapter.version, adapter.tensors, adapter.spec);
         server = s;
-        if (learned() && !hasLora(s)) void apply().catch(() => undefined); // an adapter arrived during the load: hand over (logged there)
+        if (needsHandover(s)) void apply().catch(() => undefined); // an adapter arrived during the load: hand over (logged there)
         const i = s.info;
         ctx.setModel({ kind: 'ready', path: modelPath, facts: i.facts, weights: i.weights, compute: i.compute, device: i.provider, loadMs: Math.round(i.loadMs) });
         return s;
@@ -172,7 +174,7 @@ export function registerServeHandlers(connection: MessageConnection, ctx: Server
       const a = adapter;
       // A dead or loading server gets it when it starts (load() applies `adapter`).
       if (!a || !s || s.dead) return;
-      if (learned() && !hasLora(s)) s = await handover(s, a.spec ?? DEFAULT_SERVE_LORA);
+      if (needsHandover(s)) s = await handover(s, a.spec ?? DEFAULT_SERVE_LORA);
       if (s && adapter === a) await s.setAdapter(a.version, a.tensors, a.spec);
     });
     applying = run.catch((e) => serveLog('error', `adapter not applied: ${(e as Error).message}`));
