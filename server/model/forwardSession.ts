@@ -133,7 +133,8 @@ export class ForwardSession {
     const q4 = opts.quantize === 'q4' || (opts.quantize === 'auto' && parameterCount(folder) >= AUTO_Q4_MIN_PARAMS);
     // 4-bit serving (already approximate) keeps its cache in float16 where GroupQueryAttention runs it;
     // full-precision serving keeps the exact numbers.
-    const kvDtype = q4 && usesGroupQueryAttention(folder.cfg, serveOptions(dtype, lora, fused)) ? 'float16' as const : undefined;
+    const kvDtypeOf = (spec: LoraSpec) => (q4 && usesGroupQueryAttention(folder.cfg, serveOptions(dtype, spec, fused)) ? 'float16' as const : undefined);
+    const kvDtype = kvDtypeOf(lora);
     // One family of files per graph kind: a new file replaces the older ones of its family only.
     const family = (precision: string, spec: LoraSpec) => `serve-${dtype}-${precision}${plain}-r${spec.rank}${spec.targets.length ? '' : '-base'}`;
     if (q4) {
@@ -145,10 +146,7 @@ export class ForwardSession {
       if (hit) file = path.join(dir, hit);
       else {
         weights.quantized = quantizeWeights(folder.cfg, folder.tensors, (f) => progress('converting the weights to 4-bit', f));
-        const write = (spec: LoraSpec) => {
-          const kv = usesGroupQueryAttention(folder.cfg, serveOptions(dtype, spec, fused)) ? 'float16' as const : undefined;
-          return writeModelFile(dir, stem(spec), buildServeGraph(folder.cfg, weights, dtype, spec, fused, kv).encode({ '': 21, 'com.microsoft': 1 }), family('q4', spec));
-        };
+        const write = (spec: LoraSpec) => writeModelFile(dir, stem(spec), buildServeGraph(folder.cfg, weights, dtype, spec, fused, kvDtypeOf(spec)).encode({ '': 21, 'com.microsoft': 1 }), family('q4', spec));
         progress('writing the model graph');
         file = write(lora);
         for (const spec of opts.prepare ?? []) if (!cached(spec)) write(spec);
