@@ -20,7 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../server/graph/builder';
 import { openModelFolder, checkpointTensors, type ModelFolder } from '../server/model/folder';
-import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
+import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions, type KvCache } from '../server/model/forwardSession';
 import { ModelServer } from '../server/serve/modelServer';
 import { sampleToken } from '../server/serve/sampling';
 import { exportAdapterGguf, exportModelGguf, type GgufWeights } from '../server/export/ggufModel';
@@ -99,6 +99,18 @@ interface ModelRow {
 const PROMPT_TOKENS = 512;
 const DECODE_STEPS = 24;
 
+/** ms per token of DECODE_STEPS greedy steps after `cache`, sampling with the graph's log-partition, as serving does. */
+async function greedyDecodeMs(fwd: ForwardSession, cache: KvCache): Promise<number> {
+  let id = 1;
+  const t0 = performance.now();
+  for (let i = 0; i < DECODE_STEPS; i++) {
+    const r = await fwd.step([id], cache);
+    cache = r.cache;
+    id = sampleToken(r.logits, { temperature: 0, topP: 1 }, Math.random, undefined, r.lse).id;
+  }
+  return (performance.now() - t0) / DECODE_STEPS;
+}
+
 async function directFigures(f: ModelFolder, opts: ForwardOptions, variant: string, gbps: number): Promise<ModelRow & { promptLogits: Float32Array }> {
   const fwd = await ForwardSession.create(f, { ...opts, lora: BASE_SERVE_LORA, intraOpThreads: threads });
   const prompt = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919) % 150000);
@@ -117,15 +129,7 @@ async function directFigures(f: ModelFolder, opts: ForwardOptions, variant: stri
   const first = await fwd.step(prompt, fwd.emptyCache());
   sampleToken(first.logits, { temperature: 0, topP: 1 }, Math.random, undefined, first.lse);
   const ttft = performance.now() - t0;
-  let cache = first.cache;
-  let id = 1;
-  const d0 = performance.now();
-  for (let i = 0; i < DECODE_STEPS; i++) {
-    const r = await fwd.step([id], cache);
-    cache = r.cache;
-    id = sampleToken(r.logits, { temperature: 0, topP: 1 }, Math.random, undefined, r.lse).id; // the log-partition from the graph, as serving takes it
-  }
-  const decodeMs = (performance.now() - d0) / DECODE_STEPS;
+  const decodeMs = await greedyDecodeMs(fwd, first.cache);
   const rooflineMs = (decodeWeightBytes(f, opts.quantize === 'q4') / (gbps * 1e9)) * 1000;
   await fwd.release();
   return {
@@ -206,19 +210,11 @@ async function interleaved(fwd: ForwardSession, llama: LlamaCppRunner, prompt: n
   const settle = () => new Promise((r) => setTimeout(r, 200));
   const ours = async () => {
     await settle();
-    let t = performance.now();
+    const t = performance.now();
     const first = await fwd.step(prompt, fwd.emptyCache());
     const prefill = performance.now() - t;
-    let cache = first.cache;
-    let id = 1;
     await settle();
-    t = performance.now();
-    for (let i = 0; i < DECODE_STEPS; i++) {
-      const s = await fwd.step([id], cache);
-      cache = s.cache;
-      id = sampleToken(s.logits, { temperature: 0, topP: 1 }, Math.random, undefined, s.lse).id; // the log-partition from the graph, as serving takes it
-    }
-    return { prefill, decode: (performance.now() - t) / DECODE_STEPS };
+    return { prefill, decode: await greedyDecodeMs(fwd, first.cache) };
   };
   const theirs = async () => {
     await settle();
