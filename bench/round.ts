@@ -3,8 +3,10 @@
 // process driven as the editor drives it (bench/learn/trainer.ts), episodes recorded by
 // bench:learn's simulated developer (serve/complete, then corrections through episodes/*), then
 // "Train now" with the product's settings. Prints the round's wall time, its steps, the trainer's
-// own report, suggestion latency while the round runs (each over the same context's idle latency)
-// and the machine's load; one JSON line. What the round learns is bench:learn's
+// own report, suggestion latency while the round runs (each over the same context's idle latency),
+// the training session's build time, resident memory when ready, after the round and once the
+// idle trainer has freed its training session (after 5 s here; minutes in the product), and the
+// machine's load; one JSON line. What the round learns is bench:learn's
 // question (random weights learn nothing useful); this is its price.
 // Usage: npm run bench:round [-- --preset tiny|qwen2.5-coder-0.5b] [--episodes N]
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,8 @@ const preset = arg('preset') ?? 'qwen2.5-coder-0.5b';
 const episodes = Number(arg('episodes') ?? 8);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const root = path.resolve(__dirname, '..');
+/** The trainer's wait before it frees an idle training session, shortened (HINDSIGHT_RELEASE_AFTER_MS). */
+const RELEASE_AFTER_MS = 5000;
 
 /** Resident memory of a process and its threads (MB), from /proc (Linux). */
 function rssMb(pid: number | undefined): number | null {
@@ -42,7 +46,7 @@ async function main() {
     const storageDir = path.join(tmp, 'storage');
     fs.mkdirSync(storageDir);
     const t0 = Date.now();
-    const t = await TrainerProcess.start({ root, modelPath: modelDir, storageDir, cacheDir: path.join(tmp, 'cache'), source: true });
+    const t = await TrainerProcess.start({ root, modelPath: modelDir, storageDir, cacheDir: path.join(tmp, 'cache'), source: true, env: { HINDSIGHT_RELEASE_AFTER_MS: String(RELEASE_AFTER_MS) } });
     try {
       await t.ready(600_000);
       const readyMs = Date.now() - t0;
@@ -69,9 +73,14 @@ async function main() {
       const latency = { idle_p50_ms: q(idleMs, 0.5), samples_during: pairedRatios.length, paired_ratio_p50: q(pairedRatios, 0.5), paired_ratio_p95: q(pairedRatios, 0.95) };
       log(`suggestions during the round: ${pairedRatios.length}, their latency over the same context's idle one: p50 ${latency.paired_ratio_p50}×, p95 ${latency.paired_ratio_p95}× (idle p50 ${latency.idle_p50_ms} ms)`);
       const afterRss = rssMb(t.child.pid);
+      const freed = await t.waitForLog(/training session freed/, RELEASE_AFTER_MS + 60_000);
+      const freedRss = freed ? rssMb(t.child.pid) : null;
+      const built = /training session built in (\d+) ms/.exec(t.logs.map((l) => l.message).join('\n'));
+      const buildMs = built ? Number(built[1]) : null;
+      log(`training session built in ${buildMs ?? '?'} ms; ${freed ? `freed ${RELEASE_AFTER_MS / 1000} s after the round: ${freedRss} MB resident` : 'not freed'}`);
       const rep = tn.report;
       console.log(`model ${preset}: round ${rep?.outcome ?? 'not started'}${rep?.reason ? ` (${rep.reason})` : ''} in ${(roundMs / 1000).toFixed(1)} s wall (${rep?.steps ?? 0} steps over ${rep?.episodes ?? 0} episodes; trainer's own figure ${((rep?.ms ?? 0) / 1000).toFixed(1)} s); trainer ready after ${(readyMs / 1000).toFixed(1)} s (${readyRss} MB resident, ${afterRss} MB after the round)`);
-      console.log(JSON.stringify({ bench: 'round', model: preset, cores: os.availableParallelism(), load_avg: Math.round(os.loadavg()[0] * 10) / 10, ready_ms: readyMs, ready_rss_mb: readyRss, after_round_rss_mb: afterRss, episodes: rep?.episodes ?? 0, steps: rep?.steps ?? 0, round_ms: roundMs, trainer_round_ms: rep?.ms ?? null, outcome: rep?.outcome ?? null, latency }));
+      console.log(JSON.stringify({ bench: 'round', model: preset, cores: os.availableParallelism(), load_avg: Math.round(os.loadavg()[0] * 10) / 10, ready_ms: readyMs, ready_rss_mb: readyRss, after_round_rss_mb: afterRss, freed_rss_mb: freedRss, session_build_ms: buildMs, episodes: rep?.episodes ?? 0, steps: rep?.steps ?? 0, round_ms: roundMs, trainer_round_ms: rep?.ms ?? null, outcome: rep?.outcome ?? null, latency }));
     } finally {
       await t.stop();
     }

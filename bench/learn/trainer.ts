@@ -40,7 +40,7 @@ export class TrainerProcess {
     const t = new TrainerProcess(child, connection, exited);
     connection.onNotification(lifecycle.log, (p) => {
       if (o.verbose) process.stderr.write(`  [trainer ${p.level}] ${p.message}\n`);
-      if (p.level === 'warn' || p.level === 'error' || /learn: (adapter|round)/.test(p.message)) t.logs.push(p);
+      if (p.level === 'warn' || p.level === 'error' || /learn: (adapter|round|training session)/.test(p.message)) t.logs.push(p);
     });
     child.stderr!.on('data', (d) => {
       if (o.verbose) process.stderr.write(`  [trainer stderr] ${d}`);
@@ -105,6 +105,16 @@ export class TrainerProcess {
       if (s.pending >= expectPending || Date.now() - t0 > timeoutMs) return s;
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** Waits for a kept log line (see start) that matches; false after `timeoutMs`. */
+  async waitForLog(pattern: RegExp, timeoutMs: number): Promise<boolean> {
+    const t0 = Date.now();
+    while (!this.logs.some((l) => pattern.test(l.message))) {
+      if (Date.now() - t0 > timeoutMs) return false;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return true;
   }
 
   async stop(): Promise<void> {

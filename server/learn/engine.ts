@@ -82,6 +82,8 @@ export class LearnEngine {
    */
   private building: Promise<Trainer> | undefined;
   private built: Trainer | undefined;
+  /** A released session's adapter values and Adam moments, put back when it is built again. */
+  private kept: { adapter: Adapter; moments: AdamWState } | undefined;
 
   private constructor(
     readonly folder: ModelFolder,
@@ -105,9 +107,13 @@ export class LearnEngine {
   private ensureTrainer(): Promise<Trainer> {
     this.building ??= (async () => {
       const t0 = performance.now();
-      // The policy's values: a rollback before the first round already moved it.
-      const t = await this.makeTrainer(this.load(this.policy) ?? initAdapter(this.folder.cfg, this.spec, this.folder.name, 0));
-      this.log('info', `learn: training session built in ${Math.round(performance.now() - t0)} ms`);
+      // The policy's values (a rollback before the first round already moved it), or where a
+      // released session left them.
+      const kept = this.kept;
+      const t = await this.makeTrainer(kept?.adapter ?? this.load(this.policy) ?? initAdapter(this.folder.cfg, this.spec, this.folder.name, 0));
+      if (kept) t.optimizer.load(kept.moments);
+      this.kept = undefined;
+      this.log('info', `training session built in ${Math.round(performance.now() - t0)} ms`);
       this.built = t;
       return t;
     })();
@@ -370,6 +376,21 @@ export class LearnEngine {
     this.building = undefined;
     this.built = undefined;
     await t?.release();
+  }
+
+  /**
+   * Gives the training session's memory back between rounds (bench:round, 0.5B geometry: gigabytes
+   * of weights cast to float32, twice, for the train and score sessions). The adapter values and
+   * Adam moments stay here, and the next round or score builds the session again with them, as
+   * the first one did. False when no session was built.
+   */
+  async releaseTrainer(): Promise<boolean> {
+    const t = await this.building?.catch(() => undefined);
+    if (!t) return false;
+    const st = t.optimizer.state();
+    this.kept = { adapter: t.adapter(), moments: { step: st.step, m: cloneMap(st.m), v: cloneMap(st.v) } };
+    await this.release();
+    return true;
   }
 }
 

@@ -99,6 +99,8 @@ export function registerLearnHandlers(connection: MessageConnection, ctx: Server
         const l = await LearnLoop.start({
           storageDir: ctx.storageDir, modelPath: ctx.modelPath, cacheDir: ctx.cacheDir, store, serve: () => deps.serving, servingBusy: deps.serving.busy, settings,
           log: (level, message) => ctx.log(level, message), onStatus: push, onBusy, onWorkerExit: onWorkerExit(next),
+          // bench:round shortens the wait to measure the freed memory.
+          ...(Number(process.env.HINDSIGHT_RELEASE_AFTER_MS) > 0 ? { releaseAfterMs: Number(process.env.HINDSIGHT_RELEASE_AFTER_MS) } : {}),
         });
         if (key !== next) {
           await l.dispose(); // settings changed while it started

@@ -49,6 +49,8 @@ export interface LoopDeps {
   onWorkerExit?: (e: Error) => void;
   /** ORT threads of the training session (default 1: leave a core to the editor and serving). */
   threads?: number;
+  /** How long after a round the training session is freed (default RELEASE_AFTER_MS). */
+  releaseAfterMs?: number;
   now?: () => number;
 }
 
@@ -60,6 +62,11 @@ const RECENT = 32;
 const WAITING = 16;
 /** Rounds an episode may be in before a rejection drops it (a rejected round keeps its episodes for the next). */
 export const MAX_ATTEMPTS = 2;
+/**
+ * A round's training session is freed when no round followed it for this long: at the 0.5B geometry
+ * it holds gigabytes, and building it again costs the next round seconds (bench:round measures both).
+ */
+export const RELEASE_AFTER_MS = 5 * 60_000;
 
 export class LearnLoop {
   private readonly worker: WorkerChannel<ToLearnWorker, FromLearnWorker>;
@@ -86,6 +93,7 @@ export class LearnLoop {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
+  private releaseTimer: NodeJS.Timeout | undefined;
   private unsubscribe: () => void = () => undefined;
   private disposed = false;
   private disposing: Promise<void> | undefined;
@@ -273,6 +281,8 @@ export class LearnLoop {
 
   private async runRound(): Promise<learn.RoundReport | undefined> {
     this.busy = true;
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
     try {
       this.scan();
       const items = this.usable.slice(0, this.settings.batchSize);
@@ -342,8 +352,22 @@ export class LearnLoop {
       this.cancelling = false;
       if (this.loop === 'training' || this.loop === 'evaluating') this.setLoop('idle');
       this.deps.onBusy?.(false);
+      this.releaseLater();
       this.reschedule();
     }
+  }
+
+  /** Free the training session if no round starts within releaseAfterMs (queued like a round, so never during one). */
+  private releaseLater(): void {
+    if (this.disposed) return;
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = undefined;
+      const run = this.queue.then(async () => {
+        if (this.disposed || this.busy) return;
+        if (await this.call<boolean>({ type: 'release' })) this.deps.log('info', 'learn: training session freed until the next round');
+      });
+      this.queue = run.catch((e) => this.deps.log('warn', `learn: could not free the training session: ${(e as Error).message}`));
+    }, this.deps.releaseAfterMs ?? RELEASE_AFTER_MS);
   }
 
   /**
@@ -455,8 +479,7 @@ export class LearnLoop {
     if (opts.persist === false) this.persist = false;
     this.disposing ??= (async () => {
       this.disposed = true;
-      if (this.timer) clearTimeout(this.timer);
-      if (this.scanTimer) clearTimeout(this.scanTimer);
+      for (const t of [this.timer, this.scanTimer, this.releaseTimer]) if (t) clearTimeout(t);
       this.unsubscribe();
       Atomics.store(this.cancelFlag, 0, 1);
       if ((await this.worker.close()) === 'left running') this.deps.log('warn', 'learn: the training worker is still finishing a step; it will leave by itself');

@@ -10,7 +10,9 @@ export type ToLearnWorker =
   | { type: 'init'; modelDir: string; adaptersDir: string; wanted?: number; threads?: number; cacheDir?: string }
   | { type: 'round'; req: RoundRequest }
   | { type: 'load'; version: number }
-  | { type: 'versions' };
+  | { type: 'versions' }
+  /** Free the training session until the next round (LearnEngine.releaseTrainer); replies whether one was built. */
+  | { type: 'release' };
 
 /** An adapter crossing threads: PEFT-named tensors (structured clone copies them once). */
 export interface AdapterPayload {

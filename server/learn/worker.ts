@@ -61,6 +61,8 @@ async function handle(m: ToLearnWorker): Promise<unknown> {
     }
     case 'versions':
       return engine.versions();
+    case 'release':
+      return engine.releaseTrainer();
   }
 }
 

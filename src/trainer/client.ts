@@ -156,7 +156,7 @@ export class TrainerClient implements vscode.Disposable {
   private async spawn(): Promise<void> {
     const log = this.options.log;
     const child = cp.spawn(process.execPath, [this.options.serverPath], {
-      env: trainerProcessEnv(), // plain Node under Electron, huge pages for the weights (processEnv.ts)
+      env: trainerProcessEnv(), // plain Node under Electron; glibc's huge pages and memory return (processEnv.ts)
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });

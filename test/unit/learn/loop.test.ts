@@ -81,6 +81,21 @@ test('OpenClaw-RL rule: a round makes the rewarded continuation more likely and 
   assert.equal(rej.adapter, undefined);
   assert.deepEqual(new AdapterStore(adapters).versions(), [1]);
   for (const [k, p] of engine.trainer.params) assert.deepEqual(p, before.get(k));
+
+  // Freed between rounds: the next score builds the session again, with the same values and Adam moments.
+  const st = engine.trainer.optimizer.state();
+  const moments = { step: st.step, m: new Map([...st.m].map(([k, v]) => [k, v.slice()])), v: new Map([...st.v].map(([k, v]) => [k, v.slice()])) };
+  assert.ok(moments.step > 0);
+  assert.equal(await engine.releaseTrainer(), true);
+  assert.throws(() => engine.trainer, /built for the first round or score/);
+  assert.equal(await engine.releaseTrainer(), false, 'nothing left to free');
+  const again = await engine.scoreUnder(r.adapter!.tensors, pairs());
+  assert.deepEqual(again.map(sum).map((x) => x.toFixed(4)), now.map(sum).map((x) => x.toFixed(4)));
+  for (const [k, p] of engine.trainer.params) assert.deepEqual(p, before.get(k));
+  const st2 = engine.trainer.optimizer.state();
+  assert.equal(st2.step, moments.step);
+  for (const [k, v] of moments.m) assert.deepEqual(st2.m.get(k), v);
+  for (const [k, v] of moments.v) assert.deepEqual(st2.v.get(k), v);
 });
 
 /** Waits (bounded) for a condition on the loop's pushed status. */
@@ -103,7 +118,7 @@ test('the worker loop trains on settled episodes, swaps the adapter into serving
   const logs: string[] = [];
   let last: learn.StatusResult | undefined;
   const busy: boolean[] = [];
-  const start = () => LearnLoop.start({ storageDir: storage, modelPath: m.dir, store, serve: () => sink, settings, log: (l, msg) => logs.push(`${l}: ${msg}`), onStatus: (s) => (last = s), onBusy: (b) => busy.push(b) });
+  const start = () => LearnLoop.start({ storageDir: storage, modelPath: m.dir, store, serve: () => sink, settings, log: (l, msg) => logs.push(`${l}: ${msg}`), onStatus: (s) => (last = s), onBusy: (b) => busy.push(b), releaseAfterMs: 100 });
   const complete = () => server.complete({ uri: 'file:///w/a.py', languageId: 'python', prefix: PREFIX, suffix: SUFFIX, maxTokens: 3 });
   try {
     let loop = await start();
@@ -132,6 +147,11 @@ test('the worker loop trains on settled episodes, swaps the adapter into serving
     assert.equal(s1.versions[1].episodes, 6);
     assert.equal((await complete()).adapterVersion, 1, 'serving carries the promoted version');
     assert.deepEqual((await loop.trainNow()).started, false); // nothing left: the same episodes are never trained twice
+    // No round follows: the training session is freed.
+    for (const t0 = Date.now(); !logs.some((l) => /training session freed/.test(l)); ) {
+      assert.ok(Date.now() - t0 < 10_000, logs.join('\n'));
+      await new Promise((r) => setTimeout(r, 50));
+    }
 
     assert.deepEqual(await loop.rollback(), { from: 1, to: 0 });
     assert.equal((await complete()).adapterVersion, 0);
