@@ -12,21 +12,26 @@
 //   at 128 KiB, and each decode step's small buffers then grow and shrink the heap (decode 4-9 %
 //   slower). With 64 MiB decode and prefill are as before (eight process pairs: medians within 1 %).
 // C libraries other than glibc (and glibc before 2.35) ignore the variable; a value the user set for
-// either tunable is kept.
+// any of these tunables is kept.
 const TRAINER_TUNABLES: [string, string][] = [
   ['glibc.malloc.hugetlb', '1'],
   ['glibc.malloc.mmap_threshold', String(1 << 20)],
   ['glibc.malloc.trim_threshold', String(64 << 20)],
 ];
 
+/** The environment's own tunables, and those of ours it does not set (as `name=value`). */
+function tunables(env: NodeJS.ProcessEnv): { own: string[]; missing: string[] } {
+  const own = (env.GLIBC_TUNABLES ?? '').split(':').filter(Boolean);
+  const missing = TRAINER_TUNABLES.filter(([name]) => !own.some((t) => t.startsWith(`${name}=`))).map(([name, value]) => `${name}=${value}`);
+  return { own, missing };
+}
+
 export function trainerProcessEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const own = (base.GLIBC_TUNABLES ?? '').split(':').filter(Boolean);
-  const added = TRAINER_TUNABLES.filter(([name]) => !own.some((t) => t.startsWith(`${name}=`))).map(([name, value]) => `${name}=${value}`);
-  return { ...base, ELECTRON_RUN_AS_NODE: '1', GLIBC_TUNABLES: [...own, ...added].join(':') };
+  const { own, missing } = tunables(base);
+  return { ...base, ELECTRON_RUN_AS_NODE: '1', GLIBC_TUNABLES: [...own, ...missing].join(':') };
 }
 
 /** Whether an environment already has every tunable trainerProcessEnv adds (the user's values count). */
 export function hasTrainerTunables(env: NodeJS.ProcessEnv = process.env): boolean {
-  const own = (env.GLIBC_TUNABLES ?? '').split(':');
-  return TRAINER_TUNABLES.every(([name]) => own.some((t) => t.startsWith(`${name}=`)));
+  return tunables(env).missing.length === 0;
 }
