@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { codeServerCli, isolatedEnv, launchBrowser, newPage, removeRoot, repoRoot, startCodeServer, tempRoot, waitFor } from '../scripts/lib/codeServer';
 import { runCommand, statusItem } from '../test/ui/workbench';
+import { generateModel } from './generatedModel';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
@@ -59,7 +60,7 @@ async function main() {
     let model = arg('model');
     if (!model) {
       model = path.join(root, preset);
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/make-model.ts'), '--preset', preset, '--out', model, '--dtype', preset === 'tiny' ? 'F32' : 'BF16'], { stdio: 'ignore' });
+      generateModel(preset, model);
     }
     const env = isolatedEnv(root);
     await codeServerCli(['--extensions-dir', path.join(root, 'extensions'), '--user-data-dir', path.join(root, 'user-data'), '--install-extension', vsix], env);

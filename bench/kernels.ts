@@ -10,7 +10,6 @@
 // faster layouts cost accuracy that Q4_0 does not pay) and that says where the prefill gap to
 // llama.cpp lies: in the kernel, before any other part of the model is counted.
 // Prints a table, then one JSON line. Usage: npm run bench:kernels [-- --threads N] [--reps N] [--no-llama]
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +22,8 @@ import { seededRandom } from '../server/train/random';
 import { exportModelGguf } from '../server/export/ggufModel';
 import { runInTrainerEnv } from './trainerEnv';
 import { LlamaCppRunner } from './llamaCpp';
+import { generateModel } from './generatedModel';
+import { percentile } from './learn/latency';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
@@ -123,8 +124,7 @@ async function timed(f: () => Promise<unknown>, runs: number): Promise<number> {
 /** llama.cpp on the Q4_0 GGUF of a generated model of the 0.5B geometry (in `dir`). */
 async function loadLlama(dir: string): Promise<LlamaCppRunner> {
   const model = path.join(dir, 'model');
-  // In a child process, so the gigabyte of generated floats is not garbage in this heap.
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'make-model.ts'), '--preset', 'qwen2.5-coder-0.5b', '--out', model, '--dtype', 'BF16'], { stdio: 'ignore' });
+  generateModel('qwen2.5-coder-0.5b', model);
   const file = path.join(dir, 'model-q4_0.gguf');
   exportModelGguf(openModelFolder(model), file, { weights: 'q4_0' });
   return LlamaCppRunner.load(file, threads);
@@ -132,7 +132,7 @@ async function loadLlama(dir: string): Promise<LlamaCppRunner> {
 
 const PROMPT = Array.from({ length: PREFILL }, (_, i) => (i * 7919) % 150000);
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const median = (xs: number[]) => percentile(xs, 0.5);
 
 async function main() {
   runInTrainerEnv();

@@ -7,13 +7,13 @@
 // LoRA inputs, as served before the first adapter), `--graph lora` the one with the rank-16 branch.
 // Prints a table, then one JSON line.
 // Usage: npm run bench:profile [-- --preset tiny|qwen2.5-coder-0.5b] [--threads N] [--steps N] [--graph base|lora]
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModelFolder } from '../server/model/folder';
 import { runInTrainerEnv } from './trainerEnv';
 import { BASE_SERVE_LORA, DEFAULT_SERVE_LORA, ForwardSession, type ForwardOptions } from '../server/model/forwardSession';
+import { generateModel } from './generatedModel';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
@@ -46,7 +46,7 @@ async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-profile-'));
   try {
     const dir = path.join(root, preset);
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'make-model.ts'), '--preset', preset, '--out', dir, '--dtype', preset === 'tiny' ? 'F32' : 'BF16'], { stdio: 'ignore' });
+    generateModel(preset, dir);
     const f = openModelFolder(dir);
     const quantize: ForwardOptions['quantize'] = preset === 'tiny' ? 'none' : 'q4';
     const common: ForwardOptions = { quantize, intraOpThreads: threads, cacheDir: root, lora: graph === 'base' ? BASE_SERVE_LORA : DEFAULT_SERVE_LORA };

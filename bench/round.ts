@@ -9,7 +9,6 @@
 // machine's load; one JSON line. What the round learns is bench:learn's
 // question (random weights learn nothing useful); this is its price.
 // Usage: npm run bench:round [-- --preset tiny|qwen2.5-coder-0.5b] [--episodes N]
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +16,7 @@ import { TrainerProcess } from './learn/trainer';
 import { interact } from './learn/developer';
 import { LatencySampler, percentile } from './learn/latency';
 import { PREFERENCES } from './learn/preferences';
+import { generateModel } from './generatedModel';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
@@ -42,7 +42,7 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-round-'));
   try {
     const modelDir = path.join(tmp, preset);
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/make-model.ts'), '--preset', preset, '--out', modelDir, '--dtype', preset === 'tiny' ? 'F32' : 'BF16'], { stdio: 'ignore' });
+    generateModel(preset, modelDir);
     const storageDir = path.join(tmp, 'storage');
     fs.mkdirSync(storageDir);
     const t0 = Date.now();

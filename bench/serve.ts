@@ -12,7 +12,6 @@
 // sides, ours swapped into the graph with LoRA inputs and llama.cpp's the exported GGUF LoRA
 // (`vs_llama_cpp_adapter`). Models are generated (random weights, real geometry). Prints a table,
 // then one JSON line. Usage: npm run bench:serve [-- --only tiny] [--threads N] [--no-llama]
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +27,8 @@ import { initAdapter } from '../server/train/adapter';
 import { seededRandom } from '../server/train/random';
 import { runInTrainerEnv } from './trainerEnv';
 import { LlamaCppRunner } from './llamaCpp';
+import { generateModel } from './generatedModel';
+import { percentile } from './learn/latency';
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : undefined);
@@ -175,7 +176,7 @@ async function servedFigures(dir: string, opts: ForwardOptions): Promise<Served>
 }
 
 const REPS = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => percentile(xs, 0.5);
 
 interface Speeds {
   ours: { prefill_tok_s: number; decode_tok_s: number };
@@ -323,8 +324,7 @@ async function main() {
       if (only && only !== preset) continue;
       const dir = path.join(root, preset);
       const t0 = performance.now();
-      // In a child process, so the gigabyte of generated floats is not garbage in this heap.
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'make-model.ts'), '--preset', preset, '--out', dir, '--dtype', preset === 'tiny' ? 'F32' : 'BF16'], { stdio: 'ignore' });
+      generateModel(preset, dir);
       log(`${preset}: generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const f = openModelFolder(dir);
       // Served first, while this thread's heap is small: the stall figure is about the serving path,
